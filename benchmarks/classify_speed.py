@@ -1,0 +1,145 @@
+"""How fast the customer pipeline classifies one message, on one core.
+
+Measures ``Classifier.classify`` per message (language detection, lexicon, FAQ retrieval) with
+the demo KB and with a synthetic KB of 2,000 entries per language, and, in the same run, two
+baselines: lingua's language detection alone (the floor any pipeline pays), and a naive
+rapidfuzz scan of every example question (what matching without an index costs).
+
+    python benchmarks/classify_speed.py [--messages 3000] [--entries 2000]
+
+Bars (issue 3): median <= 2 ms and p99 <= 10 ms with the demo KB; median <= 5 ms at 2,000 entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from rapidfuzz import fuzz, process
+
+from bot.app import build_knowledge
+from bot.config import Settings
+from knowledge.classifier import Classifier
+from knowledge.kb import FaqEntry
+from knowledge.retrieval import FaqIndex
+
+OFF_TOPIC = [
+    "what's the weather tomorrow",
+    "tell me a joke",
+    "who won the game last night",
+    "¿me recomiendas una película?",
+    "Wie spät ist es in Tokio?",
+    "今日は何曜日ですか",
+    "你喜欢什么音乐",
+    "ما هي عاصمة فرنسا",
+    "кто выиграл матч",
+    "ciao come stai oggi",
+]
+
+
+def timed(func: Callable[[str], object], messages: list[str]) -> list[float]:
+    for message in messages[:50]:  # warm caches
+        func(message)
+    out = []
+    for message in messages:
+        started = time.perf_counter()
+        func(message)
+        out.append((time.perf_counter() - started) * 1000)
+    return sorted(out)
+
+
+def figures(samples: list[float]) -> tuple[float, float]:
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+
+
+def messages_from_kb(
+    faq: dict[str, dict[str, FaqEntry]], count: int, rng: random.Random
+) -> list[str]:
+    pool = [q for entries in faq.values() for e in entries.values() for q in e.questions]
+    pool += OFF_TOPIC * 5
+    chosen = []
+    for _ in range(count):
+        words = rng.choice(pool).split()
+        if len(words) > 3 and rng.random() < 0.5:
+            words.pop(rng.randrange(len(words)))  # a little unlike the example
+        chosen.append(" ".join(words))
+    return chosen
+
+
+def synthetic_faq(faq: dict[str, dict[str, FaqEntry]], size: int, rng: random.Random):  # type: ignore[no-untyped-def]
+    """``size`` entries per language made of the language's own words, 12 questions each."""
+    big: dict[str, dict[str, FaqEntry]] = {}
+    for language, entries in faq.items():
+        vocabulary = sorted({w for e in entries.values() for q in e.questions for w in q.split()})
+        template = next(iter(entries.values()))
+        made = {}
+        for number in range(size):
+            questions = tuple(
+                " ".join(rng.choices(vocabulary, k=rng.randint(3, 9))) for _ in range(12)
+            )
+            made[f"entry_{number}"] = replace(
+                template,
+                id=f"entry_{number}",
+                questions=questions,
+                keywords=tuple(rng.choices(vocabulary, k=4)),
+            )
+        big[language] = made
+    return big
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--entries", type=int, default=2000)
+    args = parser.parse_args()
+    rng = random.Random(1)
+    knowledge = build_knowledge(Settings())
+    classifier = knowledge.classifier
+    messages = messages_from_kb(knowledge.kb.faq, args.messages, rng)
+
+    detector = classifier.detector
+    questions = [
+        q for entries in knowledge.kb.faq.values() for e in entries.values() for q in e.questions
+    ]
+    rows = [
+        ("lingua detection alone (baseline)", timed(lambda m: detector.detect(m), messages)),
+        (
+            "naive rapidfuzz scan of all examples (baseline)",
+            timed(
+                lambda m: process.extractOne(m, questions, scorer=fuzz.token_set_ratio), messages
+            ),
+        ),
+        ("classify, demo KB", timed(lambda m: classifier.classify(m), messages)),
+    ]
+    started = time.perf_counter()
+    big_faq = synthetic_faq(knowledge.kb.faq, args.entries, rng)
+    big_index = FaqIndex(big_faq)
+    build_seconds = time.perf_counter() - started
+    big = Classifier(knowledge.kb, detector, big_index)
+    rows.append(
+        (
+            f"classify, {args.entries}-entry KB per language",
+            timed(lambda m: big.classify(m), messages),
+        )
+    )
+
+    base_median, _ = figures(rows[0][1])
+    print(
+        f"{len(messages)} messages, one core; index of {args.entries} entries x "
+        f"{len(big_faq)} languages built in {build_seconds:.1f}s"
+    )
+    print(f"{'':52} {'median ms':>10} {'p99 ms':>8} {'median / baseline':>18}")
+    for name, samples in rows:
+        median, p99 = figures(samples)
+        print(f"{name:52} {median:10.3f} {p99:8.3f} {median / base_median:18.2f}")
+
+
+if __name__ == "__main__":
+    main()

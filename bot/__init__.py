@@ -1,0 +1,1 @@
+"""The runtime: configuration, composition, command line, channels and delivery."""

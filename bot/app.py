@@ -1,0 +1,134 @@
+"""The composition root: builds every part of CrossDesk from the settings.
+
+Nothing else constructs engines, detectors or translators; tests build an :class:`App` with
+their own settings and clock and get the same wiring production runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from handlers.router import Router
+from handlers.services import Services
+from knowledge.classifier import Classifier
+from knowledge.kb import KnowledgeBase, load_knowledge_base
+from knowledge.language import LanguageDetector, make_scorer
+from knowledge.retrieval import FaqIndex
+from knowledge.texts import Texts
+from knowledge.translation import Translator
+from store.clock import Clock, utcnow
+from store.db import create_store_engine, session_factory, upgrade
+from store.models import Order
+from store.translation_cache import StoreTranslationCache
+
+log = logging.getLogger(__name__)
+WORD = re.compile(r"[^\W\d_]+")
+
+
+@dataclass
+class Knowledge:
+    """The loaded knowledge base with its indexes: built once, shared, read-only."""
+
+    kb: KnowledgeBase
+    texts: Texts
+    classifier: Classifier
+
+
+def build_knowledge(settings: Settings) -> Knowledge:
+    """Load the KB and build the language detector and FAQ index for the configured languages."""
+    support = settings.support
+    kb = load_knowledge_base(support.knowledge_base)
+    kb.faq = {lang: entries for lang, entries in kb.faq.items() if lang in support.languages}
+    scorer = make_scorer(support.language_detector, support.languages)
+    detector = LanguageDetector(
+        support.languages, support.default_language, scorer, vocabulary=shop_vocabulary(kb)
+    )
+    texts = Texts(
+        kb.texts,
+        default_language=support.default_language,
+        variables={"shop_name": support.shop_name, "support_email": support.support_email},
+    )
+    return Knowledge(kb, texts, Classifier(kb, detector, FaqIndex(kb.faq)))
+
+
+def shop_vocabulary(kb: KnowledgeBase) -> dict[str, set[str]]:
+    """The words each language's FAQ and lexicon tests use: evidence for short messages."""
+    vocabulary: dict[str, set[str]] = {}
+    for language, entries in kb.faq.items():
+        texts = [t for e in entries.values() for t in (e.title, *e.questions, *e.keywords)]
+        lexicon = kb.lexicons.get(language)
+        texts += [str(test.get("text", "")) for test in (lexicon.tests if lexicon else [])]
+        vocabulary[language] = {w for t in texts for w in WORD.findall(t.lower())}
+    return vocabulary
+
+
+@dataclass
+class App:
+    """Everything a running CrossDesk needs, wired together."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    knowledge: Knowledge
+    services: Services
+    router: Router
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    staff_channels: list[str] | None = None,
+    knowledge: Knowledge | None = None,
+) -> App:
+    """Open (and migrate) the store, load the knowledge, wire the handlers."""
+    engine = create_store_engine(settings.store.url, echo=settings.store.echo)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    knowledge = knowledge or build_knowledge(settings)
+    translator = Translator(settings.translation, StoreTranslationCache(sessions, clock))
+    if staff_channels is None:
+        staff_channels = [
+            name
+            for name, on in (
+                (
+                    "telegram",
+                    settings.telegram.token and settings.telegram.staff_chat_id is not None,
+                ),
+                ("slack", settings.slack.bot_token and settings.slack.staff_channel),
+            )
+            if on
+        ]
+    services = Services(
+        sessions=sessions,
+        kb=knowledge.kb,
+        classifier=knowledge.classifier,
+        texts=knowledge.texts,
+        translator=translator,
+        support=settings.support,
+        staff_channels=staff_channels,
+        clock=clock,
+    )
+    return App(settings, engine, sessions, knowledge, services, Router(services))
+
+
+def ensure_demo_shop(app: App, *, orders: int = 2000, products: int = 200, seed: int = 7) -> bool:
+    """Fill an empty store with the demo shop; True if it did."""
+    from store.demo import generate_demo_shop
+
+    with app.sessions() as session, session.begin():
+        if session.scalar(select(func.count()).select_from(Order)):
+            return False
+        generate_demo_shop(
+            session, orders=orders, products=products, seed=seed, today=app.services.clock().date()
+        )
+    return True

@@ -1,0 +1,1 @@
+"""Chat platforms: each turns platform updates into IncomingMessage and renders replies."""

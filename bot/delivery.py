@@ -1,0 +1,155 @@
+"""Delivery: sends outbox rows through their channel, retrying until they get through.
+
+Each channel registers a :class:`Sender`. The worker claims due rows (a lease, so a crash
+mid-send leaves the row to be sent again, and replicas never share a row), resolves the thread
+or message a row refers to (``thread_key``, ``edit_key``) into the platform's own ids, sends,
+and records where the message landed (``ref_key``) for later threads and edits. A 429 waits
+exactly the ``retry_after`` the platform asked for; other failures back off exponentially.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from store import outbox
+from store.clock import Clock, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlatformRef:
+    """Where a message is on a platform."""
+
+    chat_id: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An outbox row made ready for a channel: plain text, buttons, and where it goes."""
+
+    to: str  # "staff" (the channel's staff destination) or a chat id
+    text: str
+    buttons: list[list[list[str]]] = field(default_factory=list)  # rows of [label, action]
+    thread: PlatformRef | None = None  # post as a reply in this thread
+    edit: PlatformRef | None = None  # replace this message
+    mention: bool = False  # call for attention (@here, a notification sound)
+    kind: str = ""
+
+
+class RetryLater(Exception):
+    """The platform asked to wait (HTTP 429) or is briefly unavailable."""
+
+    def __init__(self, retry_after: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry after {retry_after:.0f}s")
+        self.retry_after = retry_after
+
+
+class Sender(Protocol):
+    """A channel's way of sending; returns where the message landed (None if unknown)."""
+
+    async def send(self, message: Outgoing) -> PlatformRef | None: ...
+
+
+class Deliverer:
+    """Sends pending outbox rows through the registered senders."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        senders: dict[str, Sender],
+        *,
+        clock: Clock = utcnow,
+        batch: int = 50,
+        lease: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self.sessions = sessions
+        self.senders = senders
+        self.clock = clock
+        self.batch = batch
+        self.lease = lease
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Deliver now rather than at the next poll (after a message queued something)."""
+        self._wake.set()
+
+    def _prepare(
+        self, session: Session, channel: str, payload: dict[str, Any], kind: str
+    ) -> Outgoing:
+        def ref(key: str | None) -> PlatformRef | None:
+            found = outbox.find_ref(session, key, channel) if key else None
+            return PlatformRef(found.chat_id, found.message_id) if found else None
+
+        return Outgoing(
+            to=str(payload.get("to", "staff")),
+            text=str(payload.get("text", "")),
+            buttons=payload.get("buttons") or [],
+            thread=ref(payload.get("thread_key")),
+            edit=ref(payload.get("edit_key")),
+            mention=bool(payload.get("mention")),
+            kind=kind,
+        )
+
+    async def run_once(self) -> int:
+        """Send what is due now; returns how many messages were sent."""
+        with self.sessions() as session, session.begin():
+            rows = outbox.claim(
+                session,
+                channels=list(self.senders),
+                now=self.clock(),
+                limit=self.batch,
+                lease=self.lease,
+            )
+            work = [(row.id, row.channel, row.kind, row.payload, row.attempts) for row in rows]
+        sent = 0
+        for row_id, channel, kind, payload, attempts in work:
+            # refs are resolved now, not at claim time: a card sent a moment ago is a thread
+            with self.sessions() as session:
+                message = self._prepare(session, channel, payload, kind)
+            try:
+                landed = await self.senders[channel].send(message)
+            except RetryLater as exc:
+                self._retry(row_id, timedelta(seconds=max(exc.retry_after, 0.5)), str(exc))
+                continue
+            except Exception as exc:  # a channel error must not stop delivery of the rest
+                delay = timedelta(seconds=min(2**attempts, 300))
+                self._retry(row_id, delay, type(exc).__name__)
+                continue
+            ref_key = payload.get("ref_key") or payload.get("edit_key")
+            with self.sessions() as session, session.begin():
+                outbox.mark_sent(session, row_id, now=self.clock())
+                if landed is not None and ref_key:
+                    outbox.remember_ref(
+                        session, ref_key, channel, landed.chat_id, landed.message_id
+                    )
+            sent += 1
+        return sent
+
+    def _retry(self, row_id: int, delay: timedelta, error: str) -> None:
+        with self.sessions() as session, session.begin():
+            retried = outbox.mark_retry(session, row_id, now=self.clock(), delay=delay, error=error)
+        if retried:
+            log.warning("outbox %d: %s; retrying in %.0fs", row_id, error, delay.total_seconds())
+        else:
+            log.error("outbox %d: giving up after repeated failures: %s", row_id, error)
+
+    async def run_forever(self, poll_seconds: float = 2.0) -> None:
+        """Deliver until cancelled: after every wake-up, or every ``poll_seconds``."""
+        while True:
+            try:
+                while await self.run_once():
+                    pass
+            except Exception:
+                log.exception("delivery round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), poll_seconds)
+            self._wake.clear()

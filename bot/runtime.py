@@ -1,0 +1,128 @@
+"""``crossdesk run``: the long-running bot in one asyncio event loop.
+
+It starts every configured channel (Telegram when ``telegram.token`` is set, Slack when
+``slack.bot_token`` is set), the delivery worker that sends outbox rows through them, the
+ticket SLA sweep, and the alert scheduler, and stops them all cleanly on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Protocol
+
+from bot.app import App, build_app
+from bot.config import Settings
+from bot.delivery import Deliverer, Sender
+
+log = logging.getLogger(__name__)
+SLA_SWEEP_SECONDS = 60.0
+
+
+class Channel(Protocol):
+    """A chat platform the runtime starts and stops."""
+
+    name: str
+    sender: Sender
+
+    async def start(self) -> None:
+        """Begin receiving updates (returns once receiving runs in the background)."""
+
+    async def stop(self) -> None:
+        """Stop receiving and release connections."""
+
+
+class NothingToRun(Exception):
+    """No channel is configured."""
+
+
+def build_channels(app: App, deliverer: Deliverer) -> list[Channel]:
+    """The channels the settings ask for."""
+    settings = app.settings
+    channels: list[Channel] = []
+    if settings.telegram.token:
+        from bot.channels.telegram import TelegramChannel
+
+        channels.append(TelegramChannel(settings.telegram, app, deliverer))
+    if settings.slack.bot_token:
+        from bot.channels.slack import SlackChannel
+
+        channels.append(SlackChannel(settings.slack, app, deliverer))
+    return channels
+
+
+async def sla_loop(app: App, deliverer: Deliverer, every: float = SLA_SWEEP_SECONDS) -> None:
+    """Re-announce unclaimed tickets past their SLA, once a minute."""
+    from handlers.handoff import sla_sweep
+
+    while True:
+        try:
+            with app.sessions() as session, session.begin():
+                if sla_sweep(app.services, session):
+                    deliverer.wake()
+        except Exception:
+            log.exception("SLA sweep failed")
+        await asyncio.sleep(every)
+
+
+async def serve(app: App, stop: asyncio.Event) -> None:
+    """Run channels, delivery, SLA sweep and alerts until ``stop`` is set."""
+    deliverer = Deliverer(app.sessions, {}, clock=app.services.clock)
+    channels = build_channels(app, deliverer)
+    if not channels:
+        raise NothingToRun(
+            "nothing to run: set CROSSDESK_TELEGRAM__TOKEN and/or CROSSDESK_SLACK__BOT_TOKEN "
+            "(or try 'crossdesk chat' in this terminal)"
+        )
+    for channel in channels:
+        deliverer.senders[channel.name] = channel.sender
+    tasks = [
+        asyncio.create_task(deliverer.run_forever(), name="delivery"),
+        asyncio.create_task(sla_loop(app, deliverer), name="sla"),
+    ]
+    scheduler = None
+    if app.settings.alerts.enabled:
+        from alerts.scheduler import start_alert_scheduler
+
+        scheduler = start_alert_scheduler(app, deliverer)
+    started: list[Channel] = []
+    try:
+        for channel in channels:
+            await channel.start()
+            started.append(channel)
+            log.info("%s channel started", channel.name)
+        await stop.wait()
+    finally:
+        for channel in reversed(started):
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("stopping %s failed", channel.name)
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def run(settings: Settings) -> int:
+    """Build the app and serve until interrupted."""
+    from bot.cli import UserError
+
+    app = build_app(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(app, stop)
+
+    try:
+        asyncio.run(main())
+    except NothingToRun as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        app.close()
+    return 0

@@ -1,0 +1,1 @@
+"""Channel-neutral handlers: the message model, the router and what each kind of message gets."""

@@ -1,0 +1,211 @@
+"""The customer pipeline: what a customer's message gets.
+
+Detect the language, then act on the classifier's decision: answer from the FAQ (translating
+the default-language answer when the customer's language has none), look an order up after
+verification, open a ticket for disputes, chat back politely, or admit it cannot help and offer
+a person. Two fallbacks in a row open a ticket by themselves.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from handlers import escalation, orders
+from handlers.messages import Button, IncomingMessage, Reply
+from handlers.services import Services
+from knowledge.classifier import Action, Classification
+from store.customers import remember_language
+from store.models import Contact, ConversationEntry, FaqFeedback
+
+UNANSWERED_LIMIT = 2
+
+
+def human_button(services: Services, language: str) -> Button:
+    return Button(services.texts.get("button.human", language), "human")
+
+
+def faq_reply(services: Services, entry_id: str, language: str) -> Reply:
+    """The answer of FAQ entry ``entry_id`` in ``language``, machine-translated if need be."""
+    texts, kb = services.texts, services.kb
+    entry = kb.faq.get(language, {}).get(entry_id)
+    buttons = (
+        (
+            Button(texts.get("button.helpful_yes", language), f"helpful:yes:{entry_id}"),
+            Button(texts.get("button.helpful_no", language), f"helpful:no:{entry_id}"),
+        ),
+    )
+    if entry is not None:
+        return Reply(texts.fill(entry.answer), buttons=buttons, language=language)
+    default = services.support.default_language
+    source = kb.faq.get(default, {}).get(entry_id) or next(
+        (entries[entry_id] for entries in kb.faq.values() if entry_id in entries), None
+    )
+    if source is None:
+        return Reply(texts.get("fallback.text", language), language=language)
+    answer = texts.fill(source.answer)
+    translated = escalation.translate(services, answer, source.language, language)
+    if translated is None:  # provider down or slow: the answer in the language we have
+        return Reply(answer, buttons=buttons, language=source.language)
+    note = texts.get("answer.machine_translated", language)
+    return Reply(f"{translated}\n\n{note}", buttons=buttons, language=language)
+
+
+def log_turn(
+    session: Session,
+    contact: Contact,
+    text: str,
+    result: Classification | None,
+    replies: list[Reply],
+    now,
+) -> None:  # type: ignore[no-untyped-def]
+    """Keep the conversation: what came in, what was decided, what went out."""
+    session.add(
+        ConversationEntry(
+            contact_id=contact.id,
+            direction="in",
+            text=text[:4000],
+            language=result.language if result else None,
+            action=str(result.action) if result else None,
+            intent=result.intent if result else None,
+            confidence=result.confidence if result else None,
+            created_at=now,
+        )
+    )
+    for reply in replies:
+        session.add(
+            ConversationEntry(
+                contact_id=contact.id,
+                direction="out",
+                text=reply.text,
+                language=reply.language,
+                created_at=now,
+            )
+        )
+
+
+def handle_text(
+    services: Services, session: Session, contact: Contact, message: IncomingMessage
+) -> list[Reply]:
+    """A customer's text message (not a command, not on a claimed ticket)."""
+    now = services.clock()
+    text = message.text
+    language = contact.language or message.language_hint or services.support.default_language
+    language = (
+        language if language in services.support.languages else services.support.default_language
+    )
+    if not text.strip():
+        return [Reply(services.texts.get("input.empty", language), language=language)]
+    proof = orders.looks_like_proof(text) if contact.pending_order_id else None
+    if proof:
+        reply = orders.verify_and_reply(services, session, contact, proof, language)
+        log_turn(session, contact, "[verification]", None, [], now)
+        return [reply]
+    result = services.classifier.classify(
+        text,
+        previous_language=contact.language,
+        language_hint=message.language_hint,
+        explicit_language=contact.language if contact.language_explicit else None,
+    )
+    remember_language(contact, result.language)
+    replies = act(services, session, contact, result, text)
+    if result.truncated:
+        replies.insert(
+            0,
+            Reply(services.texts.get("input.too_long", result.language), language=result.language),
+        )
+    log_turn(session, contact, text, result, replies, now)
+    return replies
+
+
+def act(
+    services: Services, session: Session, contact: Contact, result: Classification, text: str
+) -> list[Reply]:
+    """Carry out the classifier's decision for ``contact``."""
+    texts, language = services.texts, result.language
+    if result.action is not Action.FALLBACK:
+        contact.unanswered_count = 0
+    if result.action is Action.ESCALATE:
+        return [
+            escalate_reply(
+                services, session, contact, result.intent or "human", text, language, result.order
+            )
+        ]
+    if result.action is Action.ORDER_STATUS:
+        return [orders.customer_order_reply(services, session, contact, result.order, language)]
+    if result.action is Action.SMALLTALK:
+        return [Reply(texts.get(f"smalltalk.{result.intent}", language), language=language)]
+    if result.action is Action.FAQ and result.sure and result.intent:
+        return [faq_reply(services, result.intent, language)]
+    if result.action is Action.FAQ and result.candidates:
+        titles = services.kb.faq.get(language) or services.kb.faq.get(
+            services.support.default_language, {}
+        )
+        rows = tuple(
+            (
+                Button(
+                    titles[c.entry_id].title if c.entry_id in titles else c.entry_id,
+                    f"faq:{c.entry_id}",
+                ),
+            )
+            for c in result.candidates[:2]
+        )
+        rows += ((Button(texts.get("button.none_of_these", language), "human"),),)
+        return [Reply(texts.get("fallback.unsure", language), buttons=rows, language=language)]
+    contact.unanswered_count += 1
+    if contact.unanswered_count >= UNANSWERED_LIMIT:
+        contact.unanswered_count = 0
+        return [escalate_reply(services, session, contact, "unanswered", text, language, None)]
+    return [
+        Reply(
+            texts.get("fallback.text", language),
+            buttons=((human_button(services, language),),),
+            language=language,
+        )
+    ]
+
+
+def escalate_reply(
+    services: Services,
+    session: Session,
+    contact: Contact,
+    reason: str,
+    text: str,
+    language: str,
+    order_id: str | None,
+) -> Reply:
+    """Open or join the ticket and tell the customer a person will answer, and when."""
+    ticket, created = escalation.escalate(
+        services, session, contact, reason=reason, text=text, language=language, order_id=order_id
+    )
+    if created:
+        when = escalation.when_text(services, ticket, language, services.clock())
+        return Reply(
+            services.texts.get("escalation.opened", language, ticket=ticket.id, when=when),
+            language=language,
+        )
+    return Reply(
+        services.texts.get("escalation.added", language, ticket=ticket.id), language=language
+    )
+
+
+def record_feedback(
+    services: Services, session: Session, contact: Contact, entry_id: str, helpful: bool
+) -> Reply:
+    """Store a 👍/👎 for an FAQ answer."""
+    language = contact.language or services.support.default_language
+    session.add(
+        FaqFeedback(
+            contact_id=contact.id,
+            entry_id=entry_id,
+            language=language,
+            helpful=helpful,
+            created_at=services.clock(),
+        )
+    )
+    if helpful:
+        return Reply(services.texts.get("feedback.thanks", language), language=language)
+    return Reply(
+        services.texts.get("feedback.sorry", language),
+        buttons=((human_button(services, language),),),
+        language=language,
+    )

@@ -1,0 +1,224 @@
+"""Escalation: open (or join) the customer's ticket and tell staff, in the staff language.
+
+One open ticket per contact: further escalations and messages join it. Staff get one message
+per ticket (the "card": summary, the customer's words translated with the original beside them,
+the order, and Claim / Resolve / Back to bot buttons); later messages go to the card's thread.
+Everything for staff is written to the outbox in the same transaction as the ticket, so a crash
+or a chat outage loses nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers.services import Services
+from knowledge.translation import TranslationUnavailable
+from store.models import Contact, Order, Ticket, TicketMessage
+
+PRIORITY = {
+    "chargeback": 0,
+    "angry": 1,
+    "damaged": 1,
+    "wrong_item": 1,
+    "not_received": 1,
+    "refund_demand": 1,
+    "human": 2,
+    "unanswered": 2,
+}
+PRIORITY_NAMES = {0: "urgent", 1: "high", 2: "normal"}
+
+
+def translate(services: Services, text: str, source: str | None, target: str) -> str | None:
+    """``text`` in ``target``, or None when it cannot be translated right now."""
+    if not source or source == target:
+        return text
+    try:
+        return services.translator.translate(text, source, target)
+    except TranslationUnavailable:
+        return None
+
+
+def open_ticket(session: Session, contact: Contact) -> Ticket | None:
+    """The contact's open or claimed ticket, if any."""
+    return session.scalar(
+        select(Ticket)
+        .where(Ticket.contact_id == contact.id, Ticket.state.in_(("open", "claimed")))
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+
+
+def escalate(
+    services: Services,
+    session: Session,
+    contact: Contact,
+    *,
+    reason: str,
+    text: str,
+    language: str,
+    order_id: str | None = None,
+) -> tuple[Ticket, bool]:
+    """Open a ticket for ``contact`` (or add to its open one); returns (ticket, newly opened)."""
+    now = services.clock()
+    ticket = open_ticket(session, contact)
+    created = ticket is None
+    if ticket is None:
+        ticket = Ticket(
+            contact_id=contact.id,
+            language=language,
+            reason=reason,
+            priority=PRIORITY.get(reason, 2),
+            state="open",
+            order_id=order_id,
+            created_at=now,
+        )
+        session.add(ticket)
+        session.flush()
+    else:
+        if PRIORITY.get(reason, 2) < ticket.priority:
+            ticket.priority, ticket.reason = PRIORITY[reason], reason
+        ticket.order_id = ticket.order_id or order_id
+    message = add_customer_message(services, session, ticket, text, language)
+    if created:
+        services.notify_staff(
+            session,
+            "ticket.new",
+            card_payload(services, session, ticket, contact),
+            dedupe_key=f"ticket-card:{ticket.id}",
+        )
+    else:
+        services.notify_staff(session, "ticket.message", thread_payload(services, ticket, message))
+    return ticket, created
+
+
+def add_customer_message(
+    services: Services, session: Session, ticket: Ticket, text: str, language: str
+) -> TicketMessage:
+    """Add a customer line to the transcript, with its translation for staff."""
+    staff_language = services.support.staff_language
+    translated = translate(services, text, language, staff_language)
+    message = TicketMessage(
+        ticket_id=ticket.id,
+        author="customer",
+        text=text,
+        language=language,
+        translated=translated,
+        translated_language=staff_language if translated else None,
+        created_at=services.clock(),
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def staff_line(services: Services, message: TicketMessage) -> str:
+    """A transcript line as staff read it: translation and original, or the original and why."""
+    texts, staff_language = services.texts, services.support.staff_language
+    if message.language == staff_language:
+        return message.text
+    if message.translated is None:
+        return f"{texts.get('staff.ticket.untranslated', staff_language)}\n{message.text}"
+    return texts.get(
+        "staff.ticket.message",
+        staff_language,
+        translated=message.translated,
+        language=message.language,
+        original=message.text,
+    )
+
+
+def card_text(services: Services, session: Session, ticket: Ticket, contact: Contact) -> str:
+    """The ticket card: who, why, which order, and the customer's last messages."""
+    texts, lang = services.texts, services.support.staff_language
+    lines = [
+        texts.get(
+            "staff.ticket.title",
+            lang,
+            ticket=ticket.id,
+            priority=texts.get(f"staff.priority.{PRIORITY_NAMES[ticket.priority]}", lang),
+            reason=texts.get(f"staff.reason.{ticket.reason}", lang),
+        ),
+        texts.get(
+            "staff.ticket.customer",
+            lang,
+            customer=contact.display_name or contact.external_id,
+            channel=contact.channel,
+            language=ticket.language,
+        ),
+    ]
+    if ticket.order_id:
+        order = session.get(Order, ticket.order_id)
+        if order is not None:
+            shipment = order.shipment
+            lines.append(
+                texts.get(
+                    "staff.ticket.order",
+                    lang,
+                    order=order.id,
+                    status=order.status,
+                    carrier=(shipment.carrier if shipment else "") or "",
+                    tracking=(shipment.tracking_number if shipment else "") or "",
+                )
+            )
+    customer_lines = [m for m in ticket.messages if m.author == "customer"][-3:]
+    lines.extend(staff_line(services, message) for message in customer_lines)
+    if ticket.assignee:
+        key = (
+            "staff.ticket.resolved_by" if ticket.state == "resolved" else "staff.ticket.claimed_by"
+        )
+        lines.append(texts.get(key, lang, agent=ticket.assignee))
+    return "\n\n".join(lines)
+
+
+def card_buttons(services: Services, ticket: Ticket) -> list[list[list[str]]]:
+    """Claim / Resolve / Back to bot, as far as the ticket's state allows."""
+    texts, lang = services.texts, services.support.staff_language
+    if ticket.state == "resolved":
+        return []
+    row = []
+    if ticket.state == "open":
+        row.append([texts.get("staff.button.claim", lang), f"claim:{ticket.id}"])
+    row.append([texts.get("staff.button.resolve", lang), f"resolve:{ticket.id}"])
+    row.append([texts.get("staff.button.back_to_bot", lang), f"bot:{ticket.id}"])
+    return [row]
+
+
+def card_payload(services: Services, session: Session, ticket: Ticket, contact: Contact) -> dict:
+    """The outbox payload that posts (or, with ``edit_key``, updates) the ticket card."""
+    return {
+        "text": card_text(services, session, ticket, contact),
+        "buttons": card_buttons(services, ticket),
+        "ref_key": f"ticket:{ticket.id}",
+    }
+
+
+def thread_payload(services: Services, ticket: Ticket, message: TicketMessage) -> dict:
+    """The outbox payload that posts one more transcript line in the ticket's thread."""
+    return {"text": staff_line(services, message), "thread_key": f"ticket:{ticket.id}"}
+
+
+def when_text(services: Services, ticket: Ticket, language: str, now: datetime) -> str:
+    """ "within about 30 minutes" in support hours, else when the team is back."""
+    support, texts = services.support, services.texts
+    zone = ZoneInfo(support.timezone)
+    local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
+    minutes = support.sla_minutes.get(PRIORITY_NAMES[ticket.priority], 120)
+    if (
+        local.weekday() in support.workdays
+        and support.hours_start <= local.time() < support.hours_end
+    ):
+        return texts.get("escalation.when_soon", language, minutes=minutes)
+    day = local
+    for _ in range(8):
+        if day.weekday() in support.workdays and (
+            day.date() > local.date() or local.time() < support.hours_start
+        ):
+            break
+        day = (day + timedelta(days=1)).replace(hour=0, minute=0)
+    opening = day.replace(hour=support.hours_start.hour, minute=support.hours_start.minute)
+    back = f"{opening:%Y-%m-%d %H:%M} {support.timezone}"
+    return texts.get("escalation.when_back", language, back=back)

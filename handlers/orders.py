@@ -1,0 +1,158 @@
+"""Order lookups: for customers after they prove the order is theirs, for staff in full.
+
+A customer sees an order's status, carrier, tracking number and expected delivery only for an
+order linked to their chat, which happens when they send the order number and then the e-mail
+address or postcode on the order. "No such order" and "not yours" read the same, and wrong
+guesses are rate-limited per contact.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from handlers.messages import Button, Reply
+from handlers.services import Services
+from store import orders as order_store
+from store.models import Contact, Order, Product
+
+_EMAIL = re.compile(r"[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+")
+_POSTCODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,9}$")
+
+
+def looks_like_proof(text: str) -> str | None:
+    """The e-mail address or postcode in ``text``, if it is one."""
+    match = _EMAIL.search(text)
+    if match:
+        return match.group(0).strip(".,;")
+    stripped = text.strip()
+    if _POSTCODE.match(stripped) and any(ch.isdigit() for ch in stripped):
+        return stripped
+    return None
+
+
+def customer_order_reply(
+    services: Services, session: Session, contact: Contact, order_id: str | None, language: str
+) -> Reply:
+    """Ask for the number, ask for proof, or show the order, as the contact's rights allow."""
+    texts = services.texts
+    now = services.clock()
+    if not order_id:
+        return Reply(texts.get("order.ask_number", language), language=language)
+    if order_store.is_verified(session, contact, order_id):
+        order = order_store.get_order(session, order_id)
+        if order is not None:
+            contact.pending_order_id = None
+            return Reply(
+                order_status_text(services, order, language), language=language, private=True
+            )
+    locked = order_store.locked_until(session, contact, now)
+    if locked:
+        minutes = max(1, int((locked - now).total_seconds() // 60) + 1)
+        return Reply(
+            texts.get("order.too_many_attempts", language, minutes=minutes),
+            buttons=((Button(texts.get("button.human", language), "human"),),),
+            language=language,
+        )
+    contact.pending_order_id = order_id
+    return Reply(texts.get("order.ask_verification", language, order=order_id), language=language)
+
+
+def verify_and_reply(
+    services: Services, session: Session, contact: Contact, proof: str, language: str
+) -> Reply:
+    """Check ``proof`` for the order the contact asked about, and show it if it matches."""
+    texts = services.texts
+    now = services.clock()
+    order_id = contact.pending_order_id or ""
+    locked = order_store.locked_until(session, contact, now)
+    if locked:
+        minutes = max(1, int((locked - now).total_seconds() // 60) + 1)
+        return Reply(
+            texts.get("order.too_many_attempts", language, minutes=minutes), language=language
+        )
+    if order_store.verify_order(session, contact, order_id, proof, now):
+        contact.pending_order_id = None
+        order = order_store.get_order(session, order_id)
+        assert order is not None
+        return Reply(order_status_text(services, order, language), language=language, private=True)
+    return Reply(texts.get("order.not_verified", language, order=order_id), language=language)
+
+
+def _date(value: datetime | object | None) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
+
+
+def order_status_text(services: Services, order: Order, language: str) -> str:
+    """What a verified customer reads about their order."""
+    texts = services.texts
+    status = texts.get(f"order.status.{order.status}", language)
+    lines = [texts.get("order.summary", language, order=order.id, status=status)]
+    shipment = order.shipment
+    if shipment and shipment.tracking_number:
+        lines.append(
+            texts.get(
+                "order.carrier",
+                language,
+                carrier=shipment.carrier or "",
+                tracking=shipment.tracking_number,
+            )
+        )
+    elif order.status not in {"cancelled", "delivered"}:
+        lines.append(texts.get("order.no_tracking", language))
+    if shipment and shipment.delivered_at:
+        lines.append(texts.get("order.delivered_on", language, date=_date(shipment.delivered_at)))
+    elif shipment and shipment.promised_delivery and order.status != "cancelled":
+        lines.append(texts.get("order.eta", language, date=_date(shipment.promised_delivery)))
+    return "\n".join(lines)
+
+
+def staff_order_text(services: Services, session: Session, order: Order, language: str) -> str:
+    """Everything staff need about an order, in the staff language."""
+    texts = services.texts
+    none = texts.get("staff.value.none", language)
+    lines = [
+        texts.get(
+            "staff.order.header",
+            language,
+            order=order.id,
+            status=order.status,
+            placed=_date(order.placed_at),
+            total=order.total,
+            currency=order.currency,
+        ),
+        texts.get(
+            "staff.order.customer",
+            language,
+            name=order.customer_name,
+            email=order.email,
+            postcode=order.postcode,
+            country=order.country,
+            language=order.language or none,
+        ),
+    ]
+    for item in order.items:
+        product = session.get(Product, item.sku)
+        name = ((product.names or {}).get(language) or product.name) if product else ""
+        lines.append(
+            texts.get("staff.order.item", language, quantity=item.quantity, sku=item.sku, name=name)
+        )
+    shipment = order.shipment
+    if shipment:
+        lines.append(
+            texts.get(
+                "staff.order.shipment",
+                language,
+                carrier=shipment.carrier or none,
+                tracking=shipment.tracking_number or none,
+                shipped=_date(shipment.shipped_at) or none,
+                promised=_date(shipment.promised_delivery) or none,
+                last_scan=_date(shipment.last_scan_at) or none,
+                delivered=_date(shipment.delivered_at) or none,
+            )
+        )
+    return "\n".join(lines)

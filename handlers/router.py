@@ -1,0 +1,213 @@
+"""The one entry point every channel calls: who wrote, what is it, who handles it.
+
+``Router.handle`` takes an :class:`IncomingMessage` and returns the replies to its sender. It
+runs one database transaction per message, so whatever a message causes (a ticket, outbox rows
+for staff, a remembered language) is stored together or not at all. Anything that goes wrong
+inside is logged (without the message text) and answered with a polite fallback: one bad
+message never stops a channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from handlers import customer, handoff, staff, staff_alerts
+from handlers.messages import Button, Command, IncomingMessage, MessageKind, Reply
+from handlers.services import Services
+from store.customers import get_or_create_contact, remember_language
+from store.db import bind_session
+from store.models import Contact
+
+log = logging.getLogger(__name__)
+
+StaffCommand = Callable[[Services, Session, Command], Reply]
+STAFF_COMMANDS: dict[str, StaffCommand] = {
+    "order": staff.order_command,
+    "stock": staff.stock_command,
+    "tickets": staff.tickets_command,
+    "alerts": staff_alerts.alerts_command,
+}
+CUSTOMER_COMMANDS = {"start", "help", "order", "language", "human"}
+
+
+class Router:
+    """Routes each incoming message to the customer pipeline, staff commands or the handoff."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def handle(self, message: IncomingMessage) -> list[Reply]:
+        """Handle one message; never raises for bad input."""
+        try:
+            with self.services.sessions() as session, session.begin(), bind_session(session):
+                return self._route(session, message)
+        except Exception:
+            log.exception("handling a %s message on %s failed", message.kind, message.channel)
+            language = message.language_hint or self.services.support.default_language
+            return [Reply(self.services.texts.get("fallback.text", language), language=language)]
+
+    # --- routing --------------------------------------------------------------------------
+
+    def _route(self, session: Session, message: IncomingMessage) -> list[Reply]:
+        services = self.services
+        if message.in_staff_chat or message.kind is not MessageKind.TEXT:
+            staff_replies = self._staff(session, message)
+            if staff_replies is not None:
+                return staff_replies
+        if message.in_staff_chat:
+            return []  # staff talking among themselves
+        contact = get_or_create_contact(
+            session,
+            channel=message.channel,
+            external_id=message.user_id,
+            chat_id=message.chat_id,
+            display_name=message.display_name,
+            now=services.clock(),
+        )
+        if contact.language is None and message.language_hint:
+            hint = message.language_hint.split("-")[0].lower()
+            if hint in services.support.languages:
+                remember_language(contact, hint)
+        if message.kind is MessageKind.NON_TEXT:
+            return [self._text(contact, "input.non_text")]
+        if message.kind is MessageKind.BUTTON:
+            return self._button(session, contact, message)
+        if message.kind is MessageKind.COMMAND and message.command is not None:
+            return self._customer_command(session, contact, message, message.command)
+        relayed = handoff.customer_message(services, session, contact, message)
+        if relayed is not None:
+            return relayed
+        return customer.handle_text(services, session, contact, message)
+
+    def _text(self, contact: Contact, key: str, **values: object) -> Reply:
+        language = contact.language or self.services.support.default_language
+        return Reply(self.services.texts.get(key, language, **values), language=language)
+
+    def _staff(self, session: Session, message: IncomingMessage) -> list[Reply] | None:
+        """Staff commands, buttons and thread replies; None if the message is not for staff."""
+        services = self.services
+        lang = services.support.staff_language
+        if message.kind is MessageKind.COMMAND and message.command:
+            command = message.command
+            handler = STAFF_COMMANDS.get(command.name)
+            if handler is None:
+                if message.in_staff_chat:
+                    return [Reply(services.texts.get("command.unknown", lang), language=lang)]
+                return None
+            if not message.is_staff:
+                if not message.in_staff_chat:
+                    return None  # the customer side answers (or refuses) in their language
+                return [Reply(services.texts.get("staff.only", lang), language=lang)]
+            return [handler(services, session, command)]
+        if message.kind is MessageKind.BUTTON and message.action:
+            if not message.is_staff:
+                return None  # the customer side refuses staff buttons in their language
+            if handoff.is_staff_action(message.action):
+                return handoff.staff_action(services, session, message)
+            if staff_alerts.is_alert_action(message.action):
+                return staff_alerts.alert_action(services, session, message)
+            return None
+        if message.kind is MessageKind.TEXT and message.in_staff_chat and message.is_staff:
+            return handoff.staff_message(services, session, message)
+        return None
+
+    def _customer_command(
+        self, session: Session, contact: Contact, message: IncomingMessage, command: Command
+    ) -> list[Reply]:
+        services, texts = self.services, self.services.texts
+        language = contact.language or services.support.default_language
+        if command.name in STAFF_COMMANDS and command.name != "order":
+            return [self._text(contact, "staff.only")]
+        if command.name == "start":
+            return [self._welcome(contact)]
+        if command.name == "help":
+            return [self._text(contact, "help.text")]
+        if command.name == "order":
+            order_id = command.args[0].lstrip("#").split("-")[-1] if command.args else None
+            from handlers.orders import customer_order_reply
+
+            return [customer_order_reply(services, session, contact, order_id, language)]
+        if command.name == "language":
+            return [self._language(contact, command.args[0] if command.args else None)]
+        if command.name == "human":
+            return [
+                customer.escalate_reply(
+                    services, session, contact, "human", message.text, language, None
+                )
+            ]
+        return [Reply(texts.get("command.unknown", language), language=language)]
+
+    def _welcome(self, contact: Contact) -> Reply:
+        services = self.services
+        language = contact.language or services.support.default_language
+        entries = services.kb.faq.get(language) or services.kb.faq.get(
+            services.support.default_language, {}
+        )
+        topics = [
+            e
+            for e in ("shipping_time", "returns_policy", "tracking_howto", "payment_methods")
+            if e in entries
+        ]
+        rows = [
+            tuple(Button(entries[e].title, f"faq:{e}") for e in topics[i : i + 2])
+            for i in range(0, len(topics), 2)
+        ]
+        rows.append((customer.human_button(services, language),))
+        text = services.texts.get("start.welcome", language)
+        return Reply(text, buttons=tuple(rows), language=language)
+
+    def _language(self, contact: Contact, code: str | None) -> Reply:
+        services = self.services
+        languages = services.support.languages
+        language = contact.language or services.support.default_language
+        if code is None:
+            rows = [
+                tuple(
+                    Button(services.texts.get("language.self", c), f"lang:{c}")
+                    for c in languages[i : i + 3]
+                )
+                for i in range(0, len(languages), 3)
+            ]
+            return Reply(
+                services.texts.get("language.choose", language),
+                buttons=tuple(rows),
+                language=language,
+            )
+        code = code.lower().split("-")[0]
+        if code not in languages:
+            names = ", ".join(f"{c} ({services.texts.get('language.self', c)})" for c in languages)
+            return Reply(
+                services.texts.get("language.unknown", language, languages=names), language=language
+            )
+        remember_language(contact, code, explicit=True)
+        return Reply(services.texts.get("language.set", code), language=code)
+
+    def _button(self, session: Session, contact: Contact, message: IncomingMessage) -> list[Reply]:
+        services = self.services
+        action = message.action or ""
+        language = contact.language or services.support.default_language
+        kind, _, rest = action.partition(":")
+        if kind == "faq" and rest:
+            contact.unanswered_count = 0
+            return [customer.faq_reply(services, rest, language)]
+        if kind == "helpful":
+            verdict, _, entry_id = rest.partition(":")
+            return [
+                customer.record_feedback(services, session, contact, entry_id, verdict == "yes")
+            ]
+        if kind == "human":
+            return [
+                customer.escalate_reply(
+                    services, session, contact, "human", "/human", language, None
+                )
+            ]
+        if kind == "lang":
+            return [self._language(contact, rest)]
+        if kind == "rate":
+            return handoff.rate(services, session, contact, rest)
+        if handoff.is_staff_action(action) or staff_alerts.is_alert_action(action):
+            return [self._text(contact, "staff.only")]
+        return [self._text(contact, "command.unknown")]

@@ -1,0 +1,94 @@
+"""Staff commands: ``/order N``, ``/stock SKU``, ``/tickets``; answered in the staff language.
+
+The router lets only staff in (the channel decides who is staff); these functions trust that.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers import orders
+from handlers.escalation import PRIORITY_NAMES
+from handlers.messages import Command, Reply
+from handlers.services import Services
+from store import orders as order_store
+from store.inventory import stock_position
+from store.models import Contact, Ticket
+
+STAFF_COMMANDS = {"order", "stock", "tickets", "alerts"}
+
+
+def _fmt(value: float | None, none: str) -> str:
+    return none if value is None else f"{value:.1f}"
+
+
+def order_command(services: Services, session: Session, command: Command) -> Reply:
+    lang = services.support.staff_language
+    texts = services.texts
+    if not command.args:
+        return Reply(texts.get("staff.usage", lang, usage="/order 10234"), language=lang)
+    order_id = command.args[0].lstrip("#").split("-")[-1]
+    order = order_store.get_order(session, order_id)
+    if order is None:
+        return Reply(texts.get("staff.not_found", lang, query=command.args[0]), language=lang)
+    return Reply(
+        orders.staff_order_text(services, session, order, lang), language=lang, private=True
+    )
+
+
+def stock_command(services: Services, session: Session, command: Command) -> Reply:
+    lang = services.support.staff_language
+    texts = services.texts
+    if not command.args:
+        return Reply(texts.get("staff.usage", lang, usage="/stock NW-TEE-BLK"), language=lang)
+    position = stock_position(session, command.args[0])
+    if position is None:
+        return Reply(texts.get("staff.not_found", lang, query=command.args[0]), language=lang)
+    none = texts.get("staff.value.none", lang)
+    return Reply(
+        texts.get(
+            "staff.stock.line",
+            lang,
+            sku=position.sku,
+            name=position.name,
+            on_hand=position.on_hand,
+            reserved=position.reserved,
+            available=position.available,
+            reorder_point=position.reorder_point,
+            daily_sales=_fmt(position.daily_sales, none),
+            cover=_fmt(position.days_of_cover, none),
+            lead_time=position.lead_time_days,
+        ),
+        language=lang,
+    )
+
+
+def tickets_command(services: Services, session: Session, command: Command) -> Reply:
+    """Open and claimed tickets, oldest first, with their age in minutes."""
+    lang = services.support.staff_language
+    texts = services.texts
+    now = services.clock()
+    rows = session.execute(
+        select(Ticket, Contact)
+        .join(Contact, Contact.id == Ticket.contact_id)
+        .where(Ticket.state.in_(("open", "claimed")))
+        .order_by(Ticket.created_at, Ticket.id)
+        .limit(50)
+    ).all()
+    if not rows:
+        return Reply(texts.get("staff.tickets.none", lang), language=lang)
+    lines = [
+        texts.get(
+            "staff.tickets.line",
+            lang,
+            ticket=ticket.id,
+            age=int((now - ticket.created_at).total_seconds() // 60),
+            priority=texts.get(f"staff.priority.{PRIORITY_NAMES[ticket.priority]}", lang),
+            reason=texts.get(f"staff.reason.{ticket.reason}", lang),
+            customer=contact.display_name or contact.external_id,
+            state=ticket.assignee or ticket.state,
+        )
+        for ticket, contact in rows
+    ]
+    return Reply("\n".join(lines), language=lang)

@@ -1,0 +1,1 @@
+"""What CrossDesk knows: FAQ knowledge base, language detection, retrieval, translation."""

@@ -1,0 +1,143 @@
+"""What a customer message is: the customer pipeline's decision, free of side effects.
+
+``handlers/customer.py`` acts on the decision (tickets, order lookups, logs); ``crossdesk
+classify`` and ``crossdesk eval`` print it. Keeping the decision pure means the tooling measures
+exactly what customers get, without opening tickets.
+
+Order of precedence, from what costs most to get wrong:
+1. a dispute or a request for a person (escalate),
+2. a question about the customer's own order (order_status),
+3. a confident FAQ match (faq),
+4. an order number alone (order_status), then greetings and thanks (smalltalk),
+5. a likely FAQ match (faq, offered as buttons together with the runner-up),
+6. nothing fits (fallback: say so, offer a person; never an unrelated answer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from knowledge.intents import (
+    asks_order_status,
+    find_escalation,
+    find_order_number,
+    find_smalltalk,
+    mentions_order_word,
+)
+from knowledge.kb import KnowledgeBase, normalise
+from knowledge.language import Detection, LanguageDetector
+from knowledge.retrieval import Candidate, FaqIndex
+
+MAX_CHARS = 4000  # longer messages are read up to here
+ANSWER_AT = 0.42  # an FAQ match this good is answered outright
+SUGGEST_AT = 0.30  # between SUGGEST_AT and ANSWER_AT the two best entries are offered
+CLEAR_LEAD = 1.35  # ... unless the best leads the runner-up by this factor and clears SUGGEST
+SMALLTALK_MAX_WORDS = 8
+
+
+class Action(StrEnum):
+    FAQ = "faq"
+    ORDER_STATUS = "order_status"
+    ESCALATE = "escalate"
+    SMALLTALK = "smalltalk"
+    FALLBACK = "fallback"
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The pipeline's decision about one message."""
+
+    language: str
+    language_source: str
+    action: Action
+    intent: str | None = None  # FAQ entry id, escalation reason or smalltalk kind
+    confidence: float = 0.0
+    order: str | None = None
+    candidates: tuple[Candidate, ...] = field(default=())
+    sure: bool = True  # False: offer candidates instead of answering
+    truncated: bool = False
+
+
+class Classifier:
+    """Language, then dispute, order, FAQ, small talk or fallback, for one message."""
+
+    def __init__(self, kb: KnowledgeBase, detector: LanguageDetector, index: FaqIndex) -> None:
+        self.kb = kb
+        self.detector = detector
+        self.index = index
+        self._english = kb.lexicons.get("en")
+
+    def classify(
+        self,
+        text: str,
+        *,
+        previous_language: str | None = None,
+        language_hint: str | None = None,
+        explicit_language: str | None = None,
+    ) -> Classification:
+        """Decide what ``text`` is; the language is ``explicit_language`` if given."""
+        truncated = len(text) > MAX_CHARS
+        text = text[:MAX_CHARS]
+        detection = (
+            Detection(explicit_language, "explicit", 1.0)
+            if explicit_language
+            else self.detector.detect(text, previous=previous_language, hint=language_hint)
+        )
+        language = detection.language
+
+        def decided(action: Action, **values: object) -> Classification:
+            return Classification(language, detection.source, action, truncated=truncated, **values)  # type: ignore[arg-type]
+
+        lexicon = self.kb.lexicons.get(language)
+        lexicons = [lex for lex in (lexicon, self._english) if lex is not None]
+        words = tuple(w for lex in lexicons for w in lex.order_words)
+        reason = find_escalation(text, lexicons)
+        if reason:
+            order = find_order_number(text, words, allow_bare=True)
+            return decided(Action.ESCALATE, intent=reason, confidence=1.0, order=order)
+        about_order = asks_order_status(text, lexicon)
+        if about_order:
+            order = find_order_number(text, words, allow_bare=True)
+            return decided(Action.ORDER_STATUS, confidence=1.0, order=order)
+        candidates = tuple(self.index.search(text, language, limit=3))
+        default = self.detector.default
+        if language != default and (not candidates or candidates[0].score < ANSWER_AT):
+            # the language may lack entries, or the customer writes another language than the
+            # one they chose: the default language's examples get a say
+            others = self.index.search(text, default, limit=3)
+            if others and (not candidates or others[0].score > candidates[0].score):
+                candidates = tuple(others)
+        best = candidates[0] if candidates else None
+        runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+        if best and (
+            best.score >= ANSWER_AT
+            or (best.score >= SUGGEST_AT and best.score >= runner_up * CLEAR_LEAD)
+        ):
+            return decided(
+                Action.FAQ, intent=best.entry_id, confidence=best.score, candidates=candidates
+            )
+        order = find_order_number(
+            text, words, allow_bare=mentions_order_word(text, lexicon) or _is_number_only(text)
+        )
+        if order:
+            return decided(Action.ORDER_STATUS, confidence=0.9, order=order)
+        smalltalk = find_smalltalk(text, lexicon) or find_smalltalk(text, self._english)
+        if smalltalk and len(normalise(text).split()) <= SMALLTALK_MAX_WORDS:
+            return decided(Action.SMALLTALK, intent=smalltalk, confidence=0.9)
+        if best and best.score >= SUGGEST_AT:
+            return decided(
+                Action.FAQ,
+                intent=best.entry_id,
+                confidence=best.score,
+                candidates=candidates,
+                sure=False,
+            )
+        return decided(
+            Action.FALLBACK, confidence=best.score if best else 0.0, candidates=candidates
+        )
+
+
+def _is_number_only(text: str) -> bool:
+    stripped = text.strip().lstrip("#№").strip()
+    return stripped.isdigit() and 4 <= len(stripped) <= 12

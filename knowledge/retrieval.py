@@ -1,0 +1,198 @@
+"""Matching a customer message against the FAQ entries of its language.
+
+Every example question, title and keyword becomes a TF-IDF vector over two kinds of features:
+whole words (precise) and character n-grams inside words (robust to typos, missing accents and
+inflection: "versandkosten" shares most 3-grams with "Versandkosten?" and "versandkostenfrei").
+Chinese and Japanese have no spaces, so they get character unigrams and bigrams instead. A
+message is scored against every example at once with one ``numpy.bincount`` over the inverted
+index, so a 2,000-entry knowledge base costs about as much as an 18-entry one; an entry scores
+its best example, plus a share of its centroid (all its examples at once), which rewards
+messages that touch several of the entry's words. rapidfuzz then re-scores the best few entries
+against their examples' surface form, which settles near ties between related entries.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from knowledge.kb import FaqEntry
+
+_CJK_LANGUAGES = {"zh", "ja"}
+_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_ARABIC_FOLD = str.maketrans(
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي", "ـ": None}
+)
+WORD_WEIGHT = 1.6
+CENTROID_SHARE = 0.35
+FUZZ_SHARE = 0.2
+RERANK = 4
+
+
+def fold(text: str) -> str:
+    """Lower case, accents and Arabic letter variants folded, ё -> е, harakat dropped."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("ё", "е").translate(_ARABIC_FOLD)
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", kept)
+
+
+def features(text: str, language: str) -> Counter[str]:
+    """The bag of features of ``text``: words and in-word character n-grams (or CJK bigrams)."""
+    bag: Counter[str] = Counter()
+    for token in _TOKEN.findall(fold(text)):
+        if token.isdigit():
+            continue
+        if _CJK_CHAR.search(token):
+            for run in re.findall(
+                r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+|[^\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+",
+                token,
+            ):
+                if _CJK_CHAR.match(run):
+                    bag.update("u:" + ch for ch in run)
+                    bag.update("b:" + run[i : i + 2] for i in range(len(run) - 1))
+                else:
+                    bag.update(_word_features(run))
+            continue
+        bag.update(_word_features(token))
+    return bag
+
+
+def _word_features(token: str) -> list[str]:
+    out = ["w:" + token]
+    padded = f" {token} "
+    if len(token) > 2:
+        for size in (3, 4):
+            out.extend("c:" + padded[i : i + size] for i in range(len(padded) - size + 1))
+    return out
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An FAQ entry and how well the message matches it (0..1)."""
+
+    entry_id: str
+    score: float
+
+
+class _LanguageIndex:
+    """The inverted index of one language's examples."""
+
+    def __init__(self, entries: Iterable[FaqEntry], language: str) -> None:
+        self.language = language
+        docs: list[Counter[str]] = []
+        owners: list[int] = []
+        self.entry_ids: list[str] = []
+        self.surfaces: list[list[str]] = []
+        centroids: list[Counter[str]] = []
+        for number, entry in enumerate(sorted(entries, key=lambda e: e.id)):
+            self.entry_ids.append(entry.id)
+            examples = [entry.title, *entry.questions, *entry.keywords]
+            self.surfaces.append([fold(example) for example in entry.questions])
+            centroid: Counter[str] = Counter()
+            for example in examples:
+                bag = features(example, language)
+                if bag:
+                    docs.append(bag)
+                    owners.append(number)
+                    centroid.update(bag)
+            centroids.append(centroid)
+        self.doc_count = len(docs)
+        self.owners = np.asarray(owners, dtype=np.int64)
+        # reduceat needs the start of each entry's run of documents
+        self.starts = np.searchsorted(self.owners, np.arange(len(self.entry_ids)))
+        frequency: Counter[str] = Counter()
+        for bag in docs:
+            frequency.update(bag.keys())
+        total = len(docs) + 1
+        self.idf = {f: math.log(total / (df + 1)) + 1.0 for f, df in frequency.items()}
+        self.postings = self._invert(docs)
+        self.centroid_postings = self._invert(centroids)
+
+    def _weights(self, bag: Mapping[str, int]) -> dict[str, float]:
+        weights = {}
+        for feature, count in bag.items():
+            idf = self.idf.get(feature)
+            if idf is None:
+                continue
+            boost = WORD_WEIGHT if feature[0] == "w" else 1.0
+            weights[feature] = (1.0 + math.log(count)) * idf * boost
+        norm = math.sqrt(sum(value * value for value in weights.values())) or 1.0
+        return {feature: value / norm for feature, value in weights.items()}
+
+    def _invert(self, docs: list[Counter[str]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        columns: dict[str, tuple[list[int], list[float]]] = {}
+        for number, bag in enumerate(docs):
+            for feature, weight in self._weights(bag).items():
+                rows, values = columns.setdefault(feature, ([], []))
+                rows.append(number)
+                values.append(weight)
+        return {
+            feature: (np.asarray(rows, dtype=np.int64), np.asarray(values, dtype=np.float64))
+            for feature, (rows, values) in columns.items()
+        }
+
+    def _cosines(
+        self, query: dict[str, float], postings: dict[str, tuple[np.ndarray, np.ndarray]], size: int
+    ) -> np.ndarray:
+        rows, values = [], []
+        for feature, weight in query.items():
+            posting = postings.get(feature)
+            if posting is not None:
+                rows.append(posting[0])
+                values.append(posting[1] * weight)
+        if not rows:
+            return np.zeros(size)
+        return np.bincount(np.concatenate(rows), np.concatenate(values), minlength=size)
+
+    def search(self, text: str, limit: int) -> list[Candidate]:
+        if not self.entry_ids:
+            return []
+        query = self._weights(features(text, self.language))
+        if not query:
+            return []
+        entries = len(self.entry_ids)
+        per_doc = self._cosines(query, self.postings, self.doc_count)
+        best = np.maximum.reduceat(per_doc, self.starts)
+        centroid = self._cosines(query, self.centroid_postings, entries)
+        scores = (1 - CENTROID_SHARE) * best + CENTROID_SHARE * centroid
+        top = np.argsort(-scores)[: max(limit, RERANK)]
+        folded = fold(text)
+        rescored = []
+        for number in top:
+            score = float(scores[number])
+            if score <= 0:
+                continue
+            match = process.extractOne(folded, self.surfaces[number], scorer=fuzz.token_set_ratio)
+            similarity = match[1] / 100 if match else 0.0
+            # a multiplier in [1 - FUZZ_SHARE, 1 + FUZZ_SHARE]: surface likeness breaks near ties
+            factor = 1 - FUZZ_SHARE + 2 * FUZZ_SHARE * similarity
+            rescored.append((score * factor, self.entry_ids[number]))
+        rescored.sort(reverse=True)
+        return [Candidate(entry_id, min(1.0, score)) for score, entry_id in rescored[:limit]]
+
+
+class FaqIndex:
+    """Matches messages against the FAQ, one index per language."""
+
+    def __init__(self, faq: Mapping[str, Mapping[str, FaqEntry]]) -> None:
+        self._indexes = {
+            lang: _LanguageIndex(entries.values(), lang) for lang, entries in faq.items()
+        }
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted(self._indexes)
+
+    def search(self, text: str, language: str, limit: int = 3) -> list[Candidate]:
+        """The best ``limit`` entries for ``text`` among ``language``'s examples, best first."""
+        index = self._indexes.get(language)
+        return index.search(text, limit) if index else []

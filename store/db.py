@@ -1,0 +1,133 @@
+"""Engine, sessions and schema upgrades.
+
+SQLite is the embedded default (WAL journal, foreign keys on, a busy timeout so the bot and a
+CLI command can share the file); PostgreSQL is used as it is. The schema is always brought up
+to date with Alembic migrations, never with ``create_all``, so an upgrade keeps the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StoreError(Exception):
+    """The store cannot be used as configured; the message says why and what to do."""
+
+
+def create_store_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine for ``url`` and check that the database answers."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(
+            f"store.url: {url!r} is not a database URL; use sqlite:///crossdesk.db or "
+            "postgresql+psycopg://user@host/dbname"
+        ) from exc
+    kwargs: dict[str, object] = {"echo": echo, "future": True}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            folder = Path(database).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise StoreError(
+                    f"store.url: folder {folder} does not exist; create it or point store.url "
+                    "elsewhere"
+                )
+    else:
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (ArgumentError, ModuleNotFoundError) as exc:
+        raise StoreError(
+            f"store.url: cannot use {parsed.drivername!r} ({exc}); for PostgreSQL install "
+            "the extra: pip install 'crossdesk[postgres]'"
+        ) from exc
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+        raise StoreError(
+            f"store.url: cannot connect to {parsed.render_as_string(hide_password=True)} "
+            f"({reason}); check that the server runs and the URL is right"
+        ) from exc
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory whose objects stay usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+_current_session: ContextVar[Session | None] = ContextVar("crossdesk_session", default=None)
+
+
+@contextmanager
+def bind_session(session: Session) -> Iterator[Session]:
+    """Make ``session`` the unit of work that helpers deep in a call (caches) join.
+
+    SQLite has one writer at a time: a helper that opened its own transaction while the
+    caller's is open would wait for a lock the caller holds.
+    """
+    token = _current_session.set(session)
+    try:
+        yield session
+    finally:
+        _current_session.reset(token)
+
+
+def current_session() -> Session | None:
+    """The session bound by :func:`bind_session` in this context, if any."""
+    return _current_session.get()
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply every pending migration (idempotent)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at, or None for an empty database."""
+    if not inspect(engine).has_table("alembic_version"):
+        return None
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

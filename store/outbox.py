@@ -1,0 +1,144 @@
+"""The outbox: messages for other people, written with the state change that caused them.
+
+Rows are claimed with a lease (``available_at`` moves forward) so that a worker that dies while
+sending leaves the row to be sent again after the lease, and several replicas never claim the
+same row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serves one process).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from store.models import MessageRef, OutboxMessage
+
+MAX_ATTEMPTS = 12
+
+
+def enqueue(
+    session: Session,
+    *,
+    channel: str,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    dedupe_key: str | None = None,
+) -> OutboxMessage | None:
+    """Add a message to the outbox in the caller's transaction.
+
+    With ``dedupe_key``, a second message with the same key is not added (returns None).
+    """
+    if dedupe_key is not None:
+        exists = session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+        )
+        if exists is not None:
+            return None
+    row = OutboxMessage(
+        channel=channel,
+        kind=kind,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        created_at=now,
+        available_at=now,
+        attempts=0,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def claim(
+    session: Session,
+    *,
+    channels: Sequence[str],
+    now: datetime,
+    limit: int = 50,
+    lease: timedelta = timedelta(seconds=60),
+) -> list[OutboxMessage]:
+    """Claim up to ``limit`` due messages for ``channels``, oldest first, for one lease."""
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None),
+            OutboxMessage.available_at <= now,
+            OutboxMessage.channel.in_(list(channels)),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(session.scalars(query))
+    for row in rows:
+        row.available_at = now + lease
+        row.attempts += 1
+    session.flush()
+    return rows
+
+
+def mark_sent(session: Session, message_id: int, *, now: datetime) -> None:
+    """Record that a message reached its channel."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(sent_at=now, last_error=None)
+    )
+
+
+def mark_retry(
+    session: Session, message_id: int, *, now: datetime, delay: timedelta, error: str
+) -> bool:
+    """Schedule another attempt after ``delay``; give up after MAX_ATTEMPTS. True if retried."""
+    row = session.get(OutboxMessage, message_id)
+    if row is None:
+        return False
+    row.last_error = error[:500]
+    if row.attempts >= MAX_ATTEMPTS:
+        row.failed_at = now
+        return False
+    row.available_at = now + delay
+    return True
+
+
+def pending_count(session: Session) -> int:
+    """How many messages still wait to be sent."""
+    from sqlalchemy import func
+
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
+        )
+        or 0
+    )
+
+
+def remember_ref(session: Session, key: str, channel: str, chat_id: str, message_id: str) -> None:
+    """Remember where a message keyed ``key`` landed on ``channel`` (for threads and edits)."""
+    ref = session.get(MessageRef, (key, channel))
+    if ref is None:
+        session.add(MessageRef(key=key, channel=channel, chat_id=chat_id, message_id=message_id))
+    else:
+        ref.chat_id, ref.message_id = chat_id, message_id
+
+
+def find_ref(session: Session, key: str, channel: str) -> MessageRef | None:
+    """Where the message keyed ``key`` landed on ``channel``, if it was sent."""
+    return session.get(MessageRef, (key, channel))
+
+
+def find_key_by_ref(session: Session, channel: str, chat_id: str, message_id: str) -> str | None:
+    """The key of the message sent to (channel, chat_id, message_id), e.g. a staff thread."""
+    return session.scalar(
+        select(MessageRef.key).where(
+            MessageRef.channel == channel,
+            MessageRef.chat_id == chat_id,
+            MessageRef.message_id == message_id,
+        )
+    )

@@ -1,0 +1,18 @@
+"""The ``[store]`` section of the configuration."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StoreSettings(BaseModel):
+    """Where CrossDesk keeps its data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(
+        default="sqlite:///crossdesk.db",
+        description="SQLAlchemy URL: sqlite:///path.db (default) or "
+        "postgresql+psycopg://user@host/db",
+    )
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")

@@ -1,0 +1,310 @@
+"""The Slack channel: slack-bolt in HTTP mode (behind uvicorn) or Socket Mode.
+
+Staff live in Slack: ticket cards and alerts arrive in ``slack.staff_channel``, replies in a
+card's thread reach the customer, buttons claim and resolve, and the slash commands
+``/order``, ``/stock``, ``/tickets`` and ``/alerts`` look things up (register them in the Slack
+app with the request URL ``https://<host>/slack/events``, like the event and interactivity
+URLs). Customers may write in ``slack.customer_channels`` (Slack Connect) and, with
+``slack.direct_messages``, to the bot directly.
+
+The Slack app needs the bot scopes ``chat:write``, ``commands``, ``users:read``,
+``channels:read``, ``groups:read`` and ``channels:history`` / ``groups:history`` / ``im:history``,
+the ``message.channels``, ``message.groups`` and ``message.im`` events, and interactivity on.
+
+Like every channel this one only translates: a Slack payload becomes an
+:class:`IncomingMessage`, ``Router.handle`` runs in a worker thread after Slack has been
+acknowledged (Slack wants an answer within 3 seconds), and the replies go back as Block Kit.
+Bolt verifies every HTTP request's signature (``slack.signing_secret``, 5-minute replay window)
+and answers 401 to anything unsigned, wrongly signed or stale before a listener runs; events
+Slack delivers again (``X-Slack-Retry-Num``) are acknowledged and not processed twice (a
+memory per process: with several replicas behind a load balancer a retry that lands on another
+replica is processed there too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+
+from bot.app import App
+from bot.channels.settings import SlackSettings
+from bot.channels.slack_directory import SeenEvents, SlackDirectory
+from bot.channels.slack_http import EVENTS_PATH, BoltHttpServer, SlackSetupError
+from bot.channels.slack_render import ACTION_ID, action_of, plain_text, reply_rows
+from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, build_client
+from bot.delivery import Deliverer, RetryLater
+from handlers.messages import IncomingMessage, MessageKind, Reply
+from handlers.router import STAFF_COMMANDS
+
+__all__ = ["SlackChannel", "SlackSetupError"]
+
+log = logging.getLogger(__name__)
+CHANNEL = "slack"
+MAX_TEXT = 40_000  # Slack's own limit on a message's text
+REPLY_ATTEMPTS = 3
+CUSTOMER_SUBTYPES = {None, "file_share", "thread_broadcast"}  # others are edits, joins, bots...
+
+
+class SlackChannel:
+    """Receives Slack events, commands and button presses; sends through :class:`SlackSender`."""
+
+    name = CHANNEL
+
+    def __init__(self, settings: SlackSettings, app: App, deliverer: Deliverer) -> None:
+        if not settings.bot_token:
+            raise SlackSetupError("slack.bot_token is not set: set CROSSDESK_SLACK__BOT_TOKEN")
+        self.mode = "socket" if settings.app_token else "http"
+        if self.mode == "http" and not settings.signing_secret:
+            raise SlackSetupError(
+                "slack.signing_secret is required in HTTP mode: set "
+                "CROSSDESK_SLACK__SIGNING_SECRET (or CROSSDESK_SLACK__APP_TOKEN for Socket Mode)"
+            )
+        self.settings = settings
+        self.router = app.router
+        self.deliverer = deliverer
+        self.client = build_client(settings)
+        self.sender = SlackSender(self.client, settings.staff_channel)
+        self.directory = SlackDirectory(self.client, settings, app.services.clock)
+        self.seen = SeenEvents()
+        self.bolt = AsyncApp(
+            client=self.client,
+            signing_secret=settings.signing_secret or "",
+            name="crossdesk",
+            logger=LIBRARY_LOG,
+        )
+        self.bolt.middleware(self._drop_redeliveries)
+        for command in sorted(STAFF_COMMANDS):
+            self.bolt.command(f"/{command}")(self._on_command)
+        self.bolt.event("message")(self._on_message)
+        # other subscribed events are acknowledged, so Slack does not retry them
+        self.bolt.event(re.compile(".*"))(self._on_other_event)
+        self.bolt.action(ACTION_ID)(self._on_action)
+        self.port: int | None = None  # the HTTP port actually listened on, once started
+        self._http: BoltHttpServer | None = None
+        self._socket_mode: Any = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen for Slack (HTTP server or Socket Mode connection); returns once listening."""
+        if self.mode == "socket":
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket_mode = AsyncSocketModeHandler(self.bolt, self.settings.app_token)
+            await self._socket_mode.connect_async()
+            log.info("slack: connected in Socket Mode")
+            return
+        self._http = BoltHttpServer(self.bolt, self.settings.host, self.settings.port)
+        self.port = await self._http.start()
+        log.info("slack: listening on %s:%d%s", self.settings.host, self.port, EVENTS_PATH)
+
+    async def stop(self) -> None:
+        """Stop listening, let answers in progress finish (briefly), release connections."""
+        if self._socket_mode is not None:
+            await self._socket_mode.close_async()
+            self._socket_mode = None
+        if self._http is not None:
+            await self._http.stop()
+            self._http = None
+        await self.settle(timeout=10)
+        for task in set(self._tasks):
+            task.cancel()
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait (up to ``timeout``) until the answers in progress are done."""
+        while self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            if pending:
+                return
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run slow work after the ack, keeping a reference so stop() can wait for it."""
+        task = asyncio.create_task(_logged(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- Bolt listeners: acknowledge at once, work afterwards ------------------------------
+
+    async def _drop_redeliveries(
+        self, body: dict[str, Any], next_: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """Acknowledge an event seen before (a Slack retry) without running it again."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not self.seen.first_time(str(event_id)):
+            log.info("slack: event delivered again; acknowledged, not processed twice")
+            return BoltResponse(status=200, body="")
+        await next_()
+        return None
+
+    async def _on_command(
+        self, ack: Callable[..., Awaitable[None]], command: dict[str, Any]
+    ) -> None:
+        await ack()
+        self._spawn(self._answer_command(command))
+
+    async def _on_message(self, event: dict[str, Any]) -> None:
+        self._spawn(self._answer_message(event))
+
+    async def _on_other_event(self) -> None:
+        return None
+
+    async def _on_action(
+        self,
+        ack: Callable[..., Awaitable[None]],
+        body: dict[str, Any],
+        action: dict[str, Any],
+    ) -> None:
+        await ack()
+        self._spawn(self._answer_action(body, action))
+
+    # --- Slack payloads -> IncomingMessage ---------------------------------------------------
+
+    def _serves_customers(self, channel: str, channel_type: str | None) -> bool:
+        if channel in self.settings.customer_channels:
+            return True
+        is_dm = channel_type == "im" or channel.startswith("D")
+        return self.settings.direct_messages and is_dm
+
+    async def _answer_command(self, command: dict[str, Any]) -> None:
+        user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
+        text = f"{command.get('command', '')} {plain_text(str(command.get('text') or ''))}"
+        is_staff = await self.directory.is_staff(user)
+        profile = await self.directory.profile(user)
+        message = IncomingMessage.from_text(
+            CHANNEL,
+            user,
+            channel,
+            text.strip()[:MAX_TEXT],
+            display_name=profile.display_name or command.get("user_name"),
+            language_hint=profile.locale,
+            is_staff=is_staff,
+            # the slash commands are staff tools; only where customers are served do they
+            # mean what a customer's /order means
+            in_staff_chat=not self._serves_customers(channel, None),
+        )
+        response_url = str(command.get("response_url") or "")
+        for reply in await self._handle(message):
+            visible = not reply.private and channel == self.settings.staff_channel
+            try:
+                await self.sender.respond(
+                    response_url, reply.text, reply_rows(reply), visible=visible
+                )
+            except Exception as exc:  # response_url expired or used up: answer directly
+                log.warning("slack: response_url failed (%s); posting instead", type(exc).__name__)
+                await self._reply(reply, channel, user=None if visible else user)
+
+    async def _answer_message(self, event: dict[str, Any]) -> None:
+        subtype = event.get("subtype")
+        if subtype not in CUSTOMER_SUBTYPES or event.get("bot_id") or not event.get("user"):
+            return  # edits, deletions, joins, bots: nothing a person asked
+        channel, user = str(event.get("channel", "")), str(event["user"])
+        ts, thread_ts = event.get("ts"), event.get("thread_ts")
+        text = plain_text(str(event.get("text") or ""))[:MAX_TEXT]
+        staff_chat = channel == self.settings.staff_channel
+        if staff_chat and (not thread_ts or thread_ts == ts):
+            return  # staff talking among themselves, not in a ticket's thread
+        if not staff_chat and not self._serves_customers(channel, event.get("channel_type")):
+            return
+        is_staff = await self.directory.is_staff(user)
+        if not staff_chat and is_staff and event.get("channel_type") != "im":
+            return  # staff in a customer channel answer the customer themselves
+        profile = await self.directory.profile(user)
+        extra: dict[str, Any] = {
+            "display_name": profile.display_name,
+            "language_hint": None if staff_chat else profile.locale,
+            "is_staff": is_staff,
+            "in_staff_chat": staff_chat,
+            "thread_id": thread_ts,
+            "message_id": ts,
+        }
+        if not text.strip() and event.get("files"):
+            message = IncomingMessage(CHANNEL, user, channel, kind=MessageKind.NON_TEXT, **extra)
+        else:
+            message = IncomingMessage.from_text(CHANNEL, user, channel, text, **extra)
+        for reply in await self._handle(message):
+            await self._reply(
+                reply, channel, user=user if reply.private else None, thread=thread_ts
+            )
+
+    async def _answer_action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        value = action_of(action.get("value"), action.get("action_id"))
+        people = body.get("user") or {}
+        user = str(people.get("id", ""))
+        container = body.get("container") or {}
+        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+        pressed = body.get("message") or {}
+        message_ts = pressed.get("ts") or container.get("message_ts")
+        thread_ts = pressed.get("thread_ts")
+        if not value or not user or not channel:
+            return
+        staff_chat = channel == self.settings.staff_channel
+        is_staff = await self.directory.is_staff(user)
+        profile = await self.directory.profile(user)
+        message = IncomingMessage(
+            CHANNEL,
+            user,
+            channel,
+            kind=MessageKind.BUTTON,
+            action=value,
+            display_name=profile.display_name or people.get("name"),
+            language_hint=None if staff_chat else profile.locale,
+            is_staff=is_staff,
+            in_staff_chat=staff_chat,
+            thread_id=thread_ts,
+            message_id=message_ts,
+        )
+        replies = await self._handle(message)
+        thread = (thread_ts or message_ts) if staff_chat else thread_ts
+        for reply in replies:
+            if container.get("is_ephemeral") and body.get("response_url"):
+                # nothing to thread on: answer the way the message came
+                try:
+                    await self.sender.respond(
+                        str(body["response_url"]), reply.text, reply_rows(reply)
+                    )
+                except Exception as exc:
+                    log.warning("slack: response_url failed (%s)", type(exc).__name__)
+                continue
+            await self._reply(reply, channel, user=user if reply.private else None, thread=thread)
+
+    # --- handling and answering ------------------------------------------------------------
+
+    async def _handle(self, message: IncomingMessage) -> list[Reply]:
+        """Run the router off the event loop, then let the outbox send what it queued."""
+        replies = await asyncio.to_thread(self.router.handle, message)
+        self.deliverer.wake()
+        return replies
+
+    async def _reply(
+        self, reply: Reply, channel: str, *, user: str | None, thread: str | None = None
+    ) -> None:
+        """Post one reply, waiting out rate limits a few times; failures are logged, not raised."""
+        for _ in range(REPLY_ATTEMPTS):
+            try:
+                await self.sender.reply(
+                    channel, reply.text, reply_rows(reply), user=user, thread_ts=thread
+                )
+                return
+            except RetryLater as exc:
+                await asyncio.sleep(min(exc.retry_after, 60.0))
+            except Exception as exc:
+                log.warning("slack: reply not delivered: %s", exc)
+                return
+        log.warning("slack: reply not delivered: still rate limited")
+
+
+async def _logged(work: Coroutine[Any, Any, None]) -> None:
+    """Run background work; an error is logged with its traceback, never lost silently."""
+    try:
+        await work
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("slack: handling an update failed")

@@ -1,0 +1,141 @@
+"""Serving the Bolt app over HTTP: uvicorn inside the bot's event loop, on a socket bound here.
+
+Bolt's ASGI adapter answers ``POST /slack/events`` (commands, events and interactions alike) and
+verifies each request's signature once it has read the body, so the body is capped first: a
+request larger than anything Slack sends is answered 413 without being buffered. uvicorn's own
+signal handlers are left out because the runtime owns SIGINT and SIGTERM for every channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Generator, MutableMapping
+from typing import Any
+
+import uvicorn
+from slack_bolt.adapter.asgi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"  # Bolt's default path
+MAX_BODY = 1024 * 1024  # Slack's payloads are a few kilobytes
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class SlackSetupError(Exception):
+    """The Slack channel cannot start as configured; the message names the key and the fix."""
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI wrapper answering 413 to request bodies over ``limit`` bytes."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            await _too_large(send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:  # Bolt answers only after reading the whole body: nothing sent yet
+            await _too_large(send)
+
+
+async def _too_large(send: Send) -> None:
+    await send({"type": "http.response.start", "status": 413, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its signal handlers."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A bound TCP socket; an error naming ``slack.port`` if it cannot be had."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise SlackSetupError(
+            f"slack.port: cannot listen on {host}:{port} ({exc.strerror}); "
+            "choose a free port with CROSSDESK_SLACK__PORT"
+        ) from None
+    return sock
+
+
+class BoltHttpServer:
+    """The Bolt app behind uvicorn, started and stopped inside the running event loop."""
+
+    def __init__(self, bolt: AsyncApp, host: str, port: int) -> None:
+        self.bolt = bolt
+        self.host = host
+        self.port = port
+        self._server: _EmbeddedServer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> int:
+        """Listen and serve in the background; returns the port actually listened on."""
+        sock = listen(self.host, self.port)
+        config = uvicorn.Config(
+            BodyLimit(AsyncSlackRequestHandler(self.bolt, path=EVENTS_PATH), MAX_BODY),
+            lifespan="off",
+            log_config=None,  # the bot's logging configuration stays as it is
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+        self._server = _EmbeddedServer(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="slack-http")
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+                raise SlackSetupError("slack: the HTTP server stopped while starting")
+            await asyncio.sleep(0.01)
+        return int(sock.getsockname()[1])
+
+    async def stop(self) -> None:
+        """Stop accepting, finish the requests in flight (up to 5 s), close the socket."""
+        if self._server is None or self._task is None:
+            return
+        self._server.should_exit = True
+        try:
+            await asyncio.wait_for(self._task, 10)
+        except Exception:
+            log.warning("slack: the HTTP server did not stop cleanly")
+        self._server = self._task = None

@@ -150,6 +150,9 @@ class Deliverer:
                     pass
             except Exception:
                 log.exception("delivery round failed")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # arrives as the wake-up does, and the worker would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll_seconds)
+                async with asyncio.timeout(poll_seconds):
+                    await self._wake.wait()
             self._wake.clear()

@@ -1,0 +1,312 @@
+"""The Telegram channel: customers in private chats, staff in their group, on python-telegram-bot.
+
+It runs a python-telegram-bot ``Application`` inside CrossDesk's event loop (``initialize``,
+``start``, then long polling or a webhook; the reverse on stop), so the delivery worker and the
+alert scheduler share the loop. Each update becomes an :class:`IncomingMessage`
+(``telegram_updates``); the router runs in a worker thread, because it is synchronous and
+talks to the database; its replies are rendered (``telegram_render``) and sent. Updates of
+different chats are processed concurrently, those of one chat in order.
+
+Robustness: a reply that cannot be sent after a few retries (429 ``retry_after``, network
+errors, 5xx) goes to the outbox, so the delivery worker keeps trying and a restart does not
+lose it; python-telegram-bot confirms an update's offset only after fetching it and, on stop,
+processes every fetched update before returning. One failing update is logged (never with its
+text) and the bot carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.app import App
+from bot.channels.settings import TelegramSettings
+from bot.channels.telegram_render import Rendered, render
+from bot.channels.telegram_sender import (
+    TelegramSender,
+    is_transient,
+    send_rendered,
+    with_retries,
+)
+from bot.channels.telegram_updates import (
+    ALLOWED_UPDATES,
+    CHANNEL,
+    Audience,
+    ChatOrderedUpdates,
+    to_incoming,
+)
+from bot.config import ConfigError
+from bot.delivery import Deliverer
+from handlers.messages import IncomingMessage, Reply
+from handlers.router import CUSTOMER_COMMANDS, STAFF_COMMANDS
+
+log = logging.getLogger(__name__)
+
+# Updates in flight at once (each chat's still one at a time). More buys nothing: the router
+# is CPU-bound Python, and httpcore's pool does work per open connection on every request.
+CONCURRENT_UPDATES = 16
+POOL_TIMEOUT_SECONDS = 5.0  # waiting for a free connection in a burst is not an error
+POLL_TIMEOUT = timedelta(seconds=10)  # long polling
+WAKE_DELAY_SECONDS = 0.05  # outbox rows queued by a burst of updates go out together
+RATE_LIMIT_RETRIES = 3  # 429s the rate limiter itself waits out before giving up
+CUSTOMER_MENU = ("start", "order", "language", "human", "help")
+STAFF_MENU = ("order", "stock", "tickets", "alerts")
+
+
+def quiet_library_logs() -> None:
+    """Keep the token and message texts out of the logs, whatever the configured level.
+
+    httpx logs every request URL at INFO, and Bot API URLs contain the token; at DEBUG,
+    python-telegram-bot and httpcore log whole updates and API answers, texts included.
+    """
+    for name, floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING)):
+        logging.getLogger(name).setLevel(max(floor, logging.getLogger(name).getEffectiveLevel()))
+    telegram_log = logging.getLogger("telegram")
+    telegram_log.setLevel(max(logging.INFO, telegram_log.getEffectiveLevel()))
+    webhook_log = logging.getLogger("telegram.ext._utils.webhookhandler")
+    if not any(isinstance(f, _WithholdUpdateData) for f in webhook_log.filters):
+        webhook_log.addFilter(_WithholdUpdateData())
+
+
+class _WithholdUpdateData(logging.Filter):
+    """python-telegram-bot logs an update it cannot parse in full; keep only the event."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "Received data was" in str(record.msg):
+            record.msg, record.args = "an update could not be parsed and was not processed", ()
+        return True
+
+
+def check_settings(settings: TelegramSettings) -> None:
+    """Refuse settings the channel cannot run with; the error names the key and the fix."""
+    problems = []
+    if not settings.token:
+        problems.append("telegram.token: not set; set CROSSDESK_TELEGRAM__TOKEN")
+    if settings.mode == "webhook":
+        if not settings.webhook_secret:
+            problems.append(
+                "telegram.webhook_secret: webhook mode needs a secret so that only Telegram can "
+                "post updates; set CROSSDESK_TELEGRAM__WEBHOOK_SECRET (letters, digits, _ and -)"
+            )
+        if not settings.webhook_url:
+            problems.append(
+                "telegram.webhook_url: webhook mode needs the public HTTPS URL Telegram posts "
+                'to, e.g. webhook_url = "https://bot.example.com/telegram"'
+            )
+    if problems:
+        raise ConfigError(problems)
+
+
+def build_application(settings: TelegramSettings, concurrent_updates: int) -> Application:
+    """A python-telegram-bot Application for ``settings`` (not started)."""
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token or "")
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .concurrent_updates(ChatOrderedUpdates(concurrent_updates))
+        .connection_pool_size(concurrent_updates)
+        .pool_timeout(POOL_TIMEOUT_SECONDS)
+        .job_queue(None)  # CrossDesk schedules with its own scheduler
+    )
+    if settings.rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+    return builder.build()
+
+
+class TelegramChannel:
+    """Receives Telegram updates, hands them to the router and sends the replies."""
+
+    name = CHANNEL
+
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        app: App,
+        deliverer: Deliverer,
+        *,
+        concurrent_updates: int = CONCURRENT_UPDATES,
+    ) -> None:
+        check_settings(settings)
+        self.settings = settings
+        self.app = app
+        self.deliverer = deliverer
+        self.application = build_application(settings, concurrent_updates)
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+        self.sender = TelegramSender(self.application, settings)
+        self.audience: Audience | None = None
+        self._wake_pending = False
+        workers = 1 if app.engine.dialect.name == "sqlite" else min(concurrent_updates, 8)
+        self._router_threads = ThreadPoolExecutor(workers, thread_name_prefix="telegram-router")
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, register the command menus, and start polling or the webhook server."""
+        quiet_library_logs()
+        try:
+            await with_retries(self.application.initialize)
+        except InvalidToken:
+            raise ConfigError(
+                ["telegram.token: the Bot API refused it; check CROSSDESK_TELEGRAM__TOKEN"]
+            ) from None
+        bot = self.application.bot
+        self.audience = Audience(
+            bot_id=bot.id,
+            bot_username=bot.username,
+            staff_chat_id=self.settings.staff_chat_id,
+            staff_user_ids=frozenset(self.settings.staff_user_ids),
+            customers=self.settings.customers,
+        )
+        await self._register_commands()
+        await self.application.start()
+        updater = self.application.updater
+        assert updater is not None
+        if self.settings.mode == "webhook":
+            url = self.settings.webhook_url or ""
+            await updater.start_webhook(
+                listen=self.settings.webhook_listen,
+                port=self.settings.webhook_port,
+                url_path=urlparse(url).path or "/",
+                webhook_url=url,
+                secret_token=self.settings.webhook_secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+                bootstrap_retries=3,
+            )
+        else:
+            await updater.start_polling(
+                timeout=POLL_TIMEOUT, allowed_updates=list(ALLOWED_UPDATES), bootstrap_retries=3
+            )
+
+    async def stop(self) -> None:
+        """Stop fetching, finish every update already fetched, then close connections."""
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+        self._router_threads.shutdown(wait=False)
+
+    async def _register_commands(self) -> None:
+        """The command menus: customers in each language, staff in the staff language."""
+        texts, support = self.app.services.texts, self.app.services.support
+
+        def menu(names: tuple[str, ...], prefix: str, language: str) -> list[BotCommand]:
+            return [
+                BotCommand(name, texts.get(f"{prefix}{name}", language))
+                for name in names
+                if texts.get(f"{prefix}{name}", language) != f"{prefix}{name}"
+            ]
+
+        customer = tuple(n for n in CUSTOMER_MENU if n in CUSTOMER_COMMANDS)
+        staff = tuple(n for n in STAFF_MENU if n in STAFF_COMMANDS)
+        staff += tuple(sorted(set(STAFF_COMMANDS) - set(staff)))
+        staff_language = support.staff_language
+        staff_menu = menu(staff, "command.menu.staff.", staff_language)
+        customer_scope = BotCommandScopeAllPrivateChats()
+        menus: list[tuple[list[BotCommand], Any, str | None]] = [
+            (menu(customer, "command.menu.", support.default_language), customer_scope, None)
+        ]
+        menus += [
+            (menu(customer, "command.menu.", lang), customer_scope, lang)
+            for lang in support.languages
+        ]
+        if self.settings.staff_chat_id is not None:
+            menus.append((staff_menu, BotCommandScopeChat(self.settings.staff_chat_id), None))
+        own = [c for c in menu(customer, "command.menu.", staff_language) if c.command not in staff]
+        for user_id in self.settings.staff_user_ids:
+            menus.append((staff_menu + own, BotCommandScopeChat(user_id), None))
+        for commands, scope, language in menus:
+            try:
+                await self.application.bot.set_my_commands(
+                    commands, scope=scope, language_code=language
+                )
+            except TelegramError as error:  # a missing menu must not keep the bot from serving
+                log.warning("setting the Telegram command menu failed: %s", type(error).__name__)
+
+    # --- updates ---------------------------------------------------------------------------
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert self.audience is not None
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer()  # stops the button's spinner
+            except TelegramError as error:
+                log.info("answering a button press failed: %s", type(error).__name__)
+        message = to_incoming(update, self.audience)
+        if message is None:
+            return
+        loop = asyncio.get_running_loop()
+        replies = await loop.run_in_executor(self._router_threads, self.app.router.handle, message)
+        self._wake_deliverer()  # the router may have queued messages for staff or other chats
+        for reply in replies:
+            await self._reply(message, reply)
+
+    def _wake_deliverer(self) -> None:
+        """Wake the delivery worker soon: once for a burst of updates, not once per update."""
+        if self._wake_pending:
+            return
+        self._wake_pending = True
+
+        def wake() -> None:
+            self._wake_pending = False
+            self.deliverer.wake()
+
+        asyncio.get_running_loop().call_later(WAKE_DELAY_SECONDS, wake)
+
+    async def _reply(self, message: IncomingMessage, reply: Reply) -> None:
+        """Send one reply where ``message`` came from, retrying; the outbox takes the rest."""
+        chat_id = int(message.chat_id)
+        reply_to = None
+        if int(message.chat_id) != int(message.user_id):  # a group: answer that message
+            reply_to = int(message.message_id) if message.message_id else None
+            if reply.private and not message.in_staff_chat:
+                chat_id, reply_to = int(message.user_id), None  # personal data: privately
+        pieces = render(reply.text, reply.buttons)
+        for index, piece in enumerate(pieces):
+            try:
+                await with_retries(
+                    lambda piece=piece, first=index == 0: send_rendered(
+                        self.application, chat_id, [piece], reply_to if first else None
+                    )
+                )
+            except TelegramError as error:
+                if is_transient(error):
+                    await self._to_outbox(chat_id, reply, pieces[index:])
+                else:
+                    log.warning("a reply to chat %s was refused: %s", chat_id, type(error).__name__)
+                return
+
+    async def _to_outbox(self, chat_id: int, reply: Reply, rest: list[Rendered]) -> None:
+        """Hand the unsent part of a reply to the delivery worker."""
+        buttons = [[[b.label, b.action] for b in row] for row in reply.buttons]
+        payload = {"text": "\n\n".join(piece.text for piece in rest), "buttons": buttons}
+
+        def enqueue() -> None:
+            with self.app.sessions() as session, session.begin():
+                self.app.services.notify_chat(session, CHANNEL, str(chat_id), "reply", payload)
+
+        await asyncio.get_running_loop().run_in_executor(self._router_threads, enqueue)
+        log.warning("a reply to chat %s is left to the outbox after repeated failures", chat_id)
+        self.deliverer.wake()
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log a failed update without its content; the bot carries on."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        error = context.error
+        log.error(
+            "Telegram update %s failed: %s",
+            update_id,
+            type(error).__name__,
+            exc_info=(type(error), error, error.__traceback__) if error else None,
+        )

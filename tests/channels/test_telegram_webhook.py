@@ -1,0 +1,91 @@
+"""Webhook mode: Telegram posts updates to the bot, which accepts only the right secret token."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import App, Knowledge
+from bot.channels.telegram import TelegramChannel
+from bot.config import ConfigError
+from bot.delivery import Deliverer
+from store.clock import ManualClock
+from store.models import Contact
+from tests.channels.telegram_harness import (
+    build_test_knowledge,
+    running_channel,
+    telegram_app,
+    telegram_settings,
+)
+from tests.fakes.telegram_api import FakeTelegram
+
+SECRET = "s3cret-Token_from-env"
+QUESTION = "How do I return an item?"
+
+
+@pytest.fixture(scope="module")
+def kb_knowledge(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
+    return build_test_knowledge(tmp_path_factory.mktemp("kb"))
+
+
+@pytest.fixture
+def tg_app(db_url: str, kb_knowledge: Knowledge, clock: ManualClock) -> Iterator[App]:
+    app = telegram_app(db_url, kb_knowledge, clock)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def webhook(port: int) -> dict[str, object]:
+    return {
+        "mode": "webhook",
+        "webhook_url": f"http://127.0.0.1:{port}/telegram/hook",
+        "webhook_listen": "127.0.0.1",
+        "webhook_port": port,
+        "webhook_secret": SECRET,
+    }
+
+
+async def test_only_requests_with_the_secret_are_processed(tg_app: App, fake: FakeTelegram) -> None:
+    options = webhook(free_port())
+    async with running_channel(tg_app, fake, **options):
+        assert fake.webhook["url"] == options["webhook_url"]
+        assert fake.webhook["secret_token"] == SECRET
+        assert await fake.post_to_webhook(fake.build_message(31, QUESTION), None) == 403
+        assert await fake.post_to_webhook(fake.build_message(32, QUESTION), "wrong") == 403
+        assert await fake.post_to_webhook(b"{not json", SECRET) >= 400  # refused, bot goes on
+        assert await fake.post_to_webhook(fake.build_message(33, QUESTION), SECRET) == 200
+        answer = (await fake.wait_sent(33))[0]
+    assert answer.text == tg_app.knowledge.texts.fill(
+        tg_app.knowledge.kb.faq["en"]["returns_policy"].answer
+    )
+    assert fake.sent_to(31) == fake.sent_to(32) == []
+    with tg_app.sessions() as session:
+        assert session.scalars(select(Contact.external_id)).all() == ["33"]
+    assert not fake.calls_to("getUpdates")  # no polling in webhook mode
+
+
+@pytest.mark.parametrize(
+    ("missing", "key"),
+    [("webhook_secret", "telegram.webhook_secret"), ("webhook_url", "telegram.webhook_url")],
+)
+def test_webhook_mode_needs_a_secret_and_a_url(tg_app: App, missing: str, key: str) -> None:
+    fake = FakeTelegram()  # not started: the channel refuses before any request
+    options = {**webhook(8443), missing: None}
+    with pytest.raises(ConfigError) as refused:
+        TelegramChannel(telegram_settings(fake, **options), tg_app, Deliverer(tg_app.sessions, {}))
+    assert key in str(refused.value)

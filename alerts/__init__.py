@@ -1,0 +1,1 @@
+"""Ops alerts: rules over the store, an Alertmanager-style lifecycle, scheduling."""

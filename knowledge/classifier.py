@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from knowledge.intents import (
+    OtherShops,
     asks_order_status,
-    find_escalation,
+    find_escalations,
     find_order_number,
     find_smalltalk,
     mentions_order_word,
+    strip_smalltalk,
 )
 from knowledge.kb import KnowledgeBase, normalise
 from knowledge.language import Detection, LanguageDetector
@@ -31,9 +33,10 @@ from knowledge.retrieval import Candidate, FaqIndex
 
 MAX_CHARS = 4000  # longer messages are read up to here
 ANSWER_AT = 0.42  # an FAQ match this good is answered outright
-SUGGEST_AT = 0.30  # between SUGGEST_AT and ANSWER_AT the two best entries are offered
+SUGGEST_AT = 0.27  # between SUGGEST_AT and ANSWER_AT the two best entries are offered
 CLEAR_LEAD = 1.35  # ... unless the best leads the runner-up by this factor and clears SUGGEST
 SMALLTALK_MAX_WORDS = 8
+ORDER_OVER_FAQ = 0.55  # with an order number in the message, an FAQ answer must be this good
 
 
 class Action(StrEnum):
@@ -67,6 +70,7 @@ class Classifier:
         self.detector = detector
         self.index = index
         self._english = kb.lexicons.get("en")
+        self._other_shops = OtherShops(kb.lexicons.values())
 
     def classify(
         self,
@@ -92,24 +96,36 @@ class Classifier:
         lexicon = self.kb.lexicons.get(language)
         lexicons = [lex for lex in (lexicon, self._english) if lex is not None]
         words = tuple(w for lex in lexicons for w in lex.order_words)
-        reason = find_escalation(text, lexicons)
-        if reason:
+        reasons = find_escalations(text, lexicons)
+        if reasons:
+            # "still nothing, where is my order?" goes to a person too: a waiting customer
+            # who complains is better served by one than by a tracking status
             order = find_order_number(text, words, allow_bare=True)
-            return decided(Action.ESCALATE, intent=reason, confidence=1.0, order=order)
-        about_order = asks_order_status(text, lexicon)
-        if about_order:
+            return decided(Action.ESCALATE, intent=reasons[0], confidence=1.0, order=order)
+        if asks_order_status(text, lexicon):
             order = find_order_number(text, words, allow_bare=True)
             return decided(Action.ORDER_STATUS, confidence=1.0, order=order)
-        candidates = tuple(self.index.search(text, language, limit=3))
+        question = strip_smalltalk(text, lexicon)
+        candidates = tuple(self.index.search(question, language, limit=3))
         default = self.detector.default
         if language != default and (not candidates or candidates[0].score < ANSWER_AT):
             # the language may lack entries, or the customer writes another language than the
             # one they chose: the default language's examples get a say
-            others = self.index.search(text, default, limit=3)
+            others = self.index.search(question, default, limit=3)
             if others and (not candidates or others[0].score > candidates[0].score):
                 candidates = tuple(others)
         best = candidates[0] if candidates else None
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+        order = find_order_number(
+            text, words, allow_bare=mentions_order_word(text, lexicon) or _is_number_only(text)
+        )
+        if order and (best is None or best.score < ORDER_OVER_FAQ):
+            # a customer who types an order number asks about that order, unless the message
+            # is plainly one of the FAQ's questions ("how do I cancel order #10234?")
+            return decided(Action.ORDER_STATUS, confidence=0.9, order=order)
+        if best and self._other_shops.find(text):
+            # "does Otto deliver to Poland?": our policies are no answer to that
+            candidates, best = (), None
         if best and (
             best.score >= ANSWER_AT
             or (best.score >= SUGGEST_AT and best.score >= runner_up * CLEAR_LEAD)
@@ -117,11 +133,6 @@ class Classifier:
             return decided(
                 Action.FAQ, intent=best.entry_id, confidence=best.score, candidates=candidates
             )
-        order = find_order_number(
-            text, words, allow_bare=mentions_order_word(text, lexicon) or _is_number_only(text)
-        )
-        if order:
-            return decided(Action.ORDER_STATUS, confidence=0.9, order=order)
         smalltalk = find_smalltalk(text, lexicon) or find_smalltalk(text, self._english)
         if smalltalk and len(normalise(text).split()) <= SMALLTALK_MAX_WORDS:
             return decided(Action.SMALLTALK, intent=smalltalk, confidence=0.9)

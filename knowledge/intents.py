@@ -24,15 +24,27 @@ _BARE_NUMBER = re.compile(r"(?<![\d.,:/+-])(\d{5,10})(?![\d.,:/])")
 _WORD_GAP = r"[\s:：#№.\-]*(?:(?:number|nummer|numéro|número|numero|номер|رقم)\s*)?[\s:：#№.\-]*"
 
 
-def find_escalation(text: str, lexicons: Iterable[Lexicon]) -> str | None:
-    """The escalation reason the message shows in any of ``lexicons`` (in order), or None."""
+# The reason a ticket is filed under when a message shows several: the costliest first.
+REASONS_BY_WEIGHT = ("chargeback", "damaged", "wrong_item", "refund_demand", "not_received",
+                     "angry", "human")  # fmt: skip
+
+
+def find_escalations(text: str, lexicons: Iterable[Lexicon]) -> list[str]:
+    """Every escalation reason the message shows in any of ``lexicons``, costliest first."""
     normalised = normalise(text)
-    for lexicon in lexicons:
-        for reason in ESCALATION_REASONS:
-            for pattern in lexicon.escalate.get(reason, ()):
-                if pattern.search(normalised):
-                    return reason
-    return None
+    found = {
+        reason
+        for lexicon in lexicons
+        for reason in ESCALATION_REASONS
+        if any(pattern.search(normalised) for pattern in lexicon.escalate.get(reason, ()))
+    }
+    return [reason for reason in REASONS_BY_WEIGHT if reason in found]
+
+
+def find_escalation(text: str, lexicons: Iterable[Lexicon]) -> str | None:
+    """The costliest escalation reason the message shows, or None."""
+    reasons = find_escalations(text, lexicons)
+    return reasons[0] if reasons else None
 
 
 def asks_order_status(text: str, lexicon: Lexicon | None) -> bool:
@@ -43,15 +55,66 @@ def asks_order_status(text: str, lexicon: Lexicon | None) -> bool:
     return any(pattern.search(normalised) for pattern in lexicon.order_status)
 
 
-def find_smalltalk(text: str, lexicon: Lexicon | None) -> str | None:
-    """``greeting``, ``thanks`` or ``bye`` if the message is that and little more."""
-    if lexicon is None:
-        return None
-    normalised = normalise(text)
+# Where a chat message splits into parts: "coucou, bonsoir", "danke & tschüss", "هلا، شكرا"
+_SEGMENT_BREAK = re.compile(r"\s*(?:[,.!?;:&…،؛؟。，！？、・]+|\s-\s)\s*")
+_FILLER_WORDS = 2  # "alles klar", "vale", "ok": a part this short may ride along
+
+
+def _is_filler(segment: str) -> bool:
+    if _CJK_NAME.search(segment):
+        return len(segment) <= 3  # "好的", "了解", "はい"
+    return len(segment.split()) <= _FILLER_WORDS
+
+
+def _smalltalk_kind(segment: str, lexicon: Lexicon) -> str | None:
     for kind in ("thanks", "bye", "greeting"):
-        if any(pattern.search(normalised) for pattern in lexicon.smalltalk.get(kind, ())):
+        if any(pattern.search(segment) for pattern in lexicon.smalltalk.get(kind, ())):
             return kind
     return None
+
+
+def _segments(text: str) -> list[str]:
+    return [part for part in _SEGMENT_BREAK.split(normalise(text)) if part.strip()]
+
+
+def find_smalltalk(text: str, lexicon: Lexicon | None) -> str | None:
+    """``greeting``, ``thanks`` or ``bye`` if the message is that and little more.
+
+    The lexicon's patterns describe one greeting or one thank-you; a chat message often strings
+    several together ("ciao, buongiorno!", "valeu! obrigada", "danke & tschüss"), so each part
+    is checked on its own: every part must be small talk, except short fillers ("alles klar").
+    The kind is the last one said (a thank-you that ends with goodbye is a goodbye).
+    """
+    if lexicon is None:
+        return None
+    whole = _smalltalk_kind(normalise(text), lexicon)
+    if whole:
+        return whole
+    kinds = []
+    for segment in _segments(text):
+        kind = _smalltalk_kind(segment, lexicon)
+        if kind:
+            kinds.append(kind)
+        elif not _is_filler(segment):
+            return None
+    return kinds[-1] if kinds else None
+
+
+def strip_smalltalk(text: str, lexicon: Lexicon | None) -> str:
+    """``text`` without the greetings before and the thanks after the actual question.
+
+    "Buongiorno, vorrei sapere come funziona il reso. Grazie" is matched against the FAQ as
+    "vorrei sapere come funziona il reso": the politeness around a question carries no topic,
+    and words the FAQ never uses would only dilute the match.
+    """
+    if lexicon is None:
+        return text
+    segments = _segments(text)
+    while len(segments) > 1 and _smalltalk_kind(segments[0], lexicon):
+        segments.pop(0)
+    while len(segments) > 1 and _smalltalk_kind(segments[-1], lexicon):
+        segments.pop()
+    return " ".join(segments) if segments else text
 
 
 def find_order_number(
@@ -98,3 +161,29 @@ def lexicon_intent(text: str, lexicon: Lexicon) -> str:
     if find_smalltalk(text, lexicon):
         return "smalltalk"
     return "none"
+
+
+class OtherShops:
+    """Finds the names of other shops and marketplaces, from every lexicon at once (customers
+    name Amazon or 京东 whatever language they write)."""
+
+    def __init__(self, lexicons: Iterable[Lexicon]) -> None:
+        names = sorted({name for lexicon in lexicons for name in lexicon.other_shops if name})
+        spaced = [re.escape(n) for n in names if not _CJK_NAME.search(n)]
+        unspaced = [re.escape(n) for n in names if _CJK_NAME.search(n)]
+        parts = []
+        if spaced:
+            parts.append(r"(?<!\w)(?:" + "|".join(spaced) + r")(?!\w)")
+        if unspaced:
+            parts.append("(?:" + "|".join(unspaced) + ")")
+        self._pattern = re.compile("|".join(parts)) if parts else None
+
+    def find(self, text: str) -> str | None:
+        """The first other shop ``text`` names, or None."""
+        if self._pattern is None:
+            return None
+        match = self._pattern.search(normalise(text))
+        return match.group(0) if match else None
+
+
+_CJK_NAME = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")

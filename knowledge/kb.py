@@ -58,6 +58,8 @@ class Lexicon:
     smalltalk: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
     order_status: list[re.Pattern[str]] = field(default_factory=list)
     order_words: tuple[str, ...] = ()
+    other_shops: tuple[str, ...] = ()  # other shops and marketplaces: questions about them are
+    # not ours to answer from the FAQ ("does Zalando offer free returns?")
     tests: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -145,6 +147,7 @@ def _load_lexicon(path: Path) -> Lexicon:
         },
         order_status=_compile(data.get("order_status"), f"{where}: order_status"),
         order_words=tuple(normalise(word) for word in _strings(data.get("order_words"))),
+        other_shops=tuple(normalise(name) for name in _strings(data.get("other_shops"))),
         tests=list(data.get("tests") or []),
     )
 

@@ -35,6 +35,7 @@ WORD_WEIGHT = 1.6
 CENTROID_SHARE = 0.35
 FUZZ_SHARE = 0.2
 RERANK = 4
+UNKNOWN_WEIGHT = 1.5  # how much words the FAQ never uses dilute a message's match
 
 
 def fold(text: str) -> str:
@@ -114,18 +115,28 @@ class _LanguageIndex:
             frequency.update(bag.keys())
         total = len(docs) + 1
         self.idf = {f: math.log(total / (df + 1)) + 1.0 for f, df in frequency.items()}
+        self.unknown_idf = (math.log(total) + 1.0) * UNKNOWN_WEIGHT
         self.postings = self._invert(docs)
         self.centroid_postings = self._invert(centroids)
 
-    def _weights(self, bag: Mapping[str, int]) -> dict[str, float]:
+    def _weights(self, bag: Mapping[str, int], *, query: bool = False) -> dict[str, float]:
+        """Unit-length TF-IDF weights of ``bag``.
+
+        For a query, a feature the knowledge base never uses still counts towards the length,
+        as the rarest feature there is: "weather in London this weekend" shares only "in" and
+        "this" with the FAQ, and must not look like a perfect match for them.
+        """
         weights = {}
+        unknown = 0.0
         for feature, count in bag.items():
+            boost = WORD_WEIGHT if feature[0] == "w" else 1.0
             idf = self.idf.get(feature)
             if idf is None:
+                if query:
+                    unknown += ((1.0 + math.log(count)) * self.unknown_idf * boost) ** 2
                 continue
-            boost = WORD_WEIGHT if feature[0] == "w" else 1.0
             weights[feature] = (1.0 + math.log(count)) * idf * boost
-        norm = math.sqrt(sum(value * value for value in weights.values())) or 1.0
+        norm = math.sqrt(sum(value * value for value in weights.values()) + unknown) or 1.0
         return {feature: value / norm for feature, value in weights.items()}
 
     def _invert(self, docs: list[Counter[str]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -156,7 +167,7 @@ class _LanguageIndex:
     def search(self, text: str, limit: int) -> list[Candidate]:
         if not self.entry_ids:
             return []
-        query = self._weights(features(text, self.language))
+        query = self._weights(features(text, self.language), query=True)
         if not query:
             return []
         entries = len(self.entry_ids)

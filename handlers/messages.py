@@ -73,6 +73,12 @@ class IncomingMessage:
     thread_id: str | None = None  # the staff-side message this one answers (a thread/reply)
     message_id: str | None = None
 
+    def __post_init__(self) -> None:
+        # NUL cannot be stored in a PostgreSQL text column (and means nothing in a chat): it
+        # becomes U+FFFD, so the rest of the message is kept and stored, not refused
+        if "\x00" in self.text:
+            object.__setattr__(self, "text", self.text.replace("\x00", "\ufffd"))
+
     @classmethod
     def from_text(cls, channel: str, user_id: str, chat_id: str, text: str, **extra: object):
         """A text message, or a command if ``text`` starts with ``/``."""

@@ -78,16 +78,6 @@ async def running_channel(
     channel = TelegramChannel(telegram_settings(fake, **overrides), app, deliverer)
     deliverer.senders[channel.name] = channel.sender
 
-    async def watchdog():
-        await asyncio.sleep(25)
-        import sys
-
-        for t in asyncio.all_tasks():
-            print("TASK", t.get_name(), file=sys.stderr)
-            t.print_stack(file=sys.stderr)
-        sys.stderr.flush()
-
-    dog = asyncio.create_task(watchdog())
     await channel.start()
     worker = asyncio.create_task(deliverer.run_forever(poll_seconds=0.05)) if deliver else None
     try:
@@ -98,7 +88,6 @@ async def running_channel(
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
         await channel.stop()
-        dog.cancel()
 
 
 def outbox(app: App) -> list[OutboxMessage]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from handlers import escalation
@@ -183,14 +183,13 @@ def customer_message(
     services: Services, session: Session, contact: Contact, message: IncomingMessage
 ) -> list[Reply] | None:
     """A customer with an open ticket or a pending rating; None lets the bot handle it."""
-    rating = _awaiting_rating(session, contact)
+    rating, ticket = _rating_and_open_ticket(session, contact)
     if rating is not None:
         score = message.text.strip()
         rating.awaiting_satisfaction = False
         if re.fullmatch(r"[1-5]", score):
             return rate(services, session, contact, f"{rating.id}:{score}")
         return None
-    ticket = escalation.open_ticket(session, contact)
     if ticket is None or not message.text.strip():
         return None
     line = escalation.add_customer_message(services, session, ticket, message.text, ticket.language)
@@ -207,13 +206,22 @@ def customer_message(
     ]
 
 
-def _awaiting_rating(session: Session, contact: Contact) -> Ticket | None:
-    return session.scalar(
+def _rating_and_open_ticket(
+    session: Session, contact: Contact
+) -> tuple[Ticket | None, Ticket | None]:
+    """The ticket awaiting the contact's rating and their open ticket, in one query: this runs
+    for every customer message."""
+    tickets = session.scalars(
         select(Ticket)
-        .where(Ticket.contact_id == contact.id, Ticket.awaiting_satisfaction.is_(True))
+        .where(
+            Ticket.contact_id == contact.id,
+            or_(Ticket.awaiting_satisfaction.is_(True), Ticket.state.in_(("open", "claimed"))),
+        )
         .order_by(Ticket.id.desc())
-        .limit(1)
-    )
+    ).all()
+    rating = next((t for t in tickets if t.awaiting_satisfaction), None)
+    open_ = next((t for t in tickets if t.state in ("open", "claimed")), None)
+    return rating, open_
 
 
 def rate(services: Services, session: Session, contact: Contact, value: str) -> list[Reply]:

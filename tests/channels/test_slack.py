@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import Knowledge
 from bot.channels.slack_render import escape
 from handlers.messages import IncomingMessage
-from store.clock import ManualClock
 from store.demo import generate_demo_shop
 from store.models import Contact, Order
 from tests.channels.slack_harness import (
@@ -28,28 +25,11 @@ from tests.channels.slack_harness import (
     buttons_of,
     command,
     event,
-    fake_slack_with_people,
     posts_to,
-    running_desk,
     section_text,
     send,
 )
 from tests.fakes.slack_api import BOT_USER, TOKEN, FakeSlack, deliver
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with fake_slack_with_people() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def desk(
-    db_url: str, clock: ManualClock, knowledge: Knowledge, slack: FakeSlack
-) -> AsyncIterator[Desk]:
-    async with running_desk(db_url, clock, knowledge, slack) as running:
-        yield running
-
 
 # --- slash commands --------------------------------------------------------------------------
 

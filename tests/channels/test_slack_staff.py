@@ -9,10 +9,8 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
-from bot.app import Knowledge
 from bot.channels.slack_render import escape
 from handlers.messages import IncomingMessage
 from store.clock import ManualClock
@@ -27,27 +25,10 @@ from tests.channels.slack_harness import (
     button,
     buttons_of,
     event,
-    fake_slack_with_people,
     posts_to,
-    running_desk,
     section_text,
     send,
 )
-from tests.fakes.slack_api import FakeSlack
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with fake_slack_with_people() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def desk(
-    db_url: str, clock: ManualClock, knowledge: Knowledge, slack: FakeSlack
-) -> AsyncIterator[Desk]:
-    async with running_desk(db_url, clock, knowledge, slack) as running:
-        yield running
 
 
 def open_ticket(desk: Desk) -> None:

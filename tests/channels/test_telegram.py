@@ -8,12 +8,10 @@ through the outbox.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 
-import pytest
 from sqlalchemy import select
 
-from bot.app import App, Knowledge
+from bot.app import App
 from handlers.router import CUSTOMER_COMMANDS
 from store.clock import ManualClock
 from store.demo import generate_demo_shop
@@ -22,30 +20,10 @@ from tests.channels.telegram_harness import (
     LONG_PARAGRAPH,
     STAFF_CHAT,
     STAFF_USER,
-    build_test_knowledge,
     running_channel,
-    telegram_app,
 )
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_rules import MAX_TEXT, utf16_length
-
-
-@pytest.fixture(scope="module")
-def kb_knowledge(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
-    return build_test_knowledge(tmp_path_factory.mktemp("kb"))
-
-
-@pytest.fixture
-def tg_app(db_url: str, kb_knowledge: Knowledge, clock: ManualClock) -> Iterator[App]:
-    app = telegram_app(db_url, kb_knowledge, clock)
-    yield app
-    app.close()
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
 
 
 def answer(app: App, language: str, entry_id: str) -> str:

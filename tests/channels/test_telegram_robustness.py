@@ -7,46 +7,24 @@ python-telegram-bot client (and its rate limiter) meets it as it would meet Tele
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import App, Knowledge
+from bot.app import App
 from bot.channels.telegram import TelegramChannel
 from bot.config import ConfigError
 from bot.delivery import Deliverer, Outgoing, RetryLater
-from store.clock import ManualClock
 from store.models import ConversationEntry
 from tests.channels.telegram_harness import (
     STAFF_CHAT,
-    build_test_knowledge,
     outbox,
     running_channel,
-    telegram_app,
     telegram_settings,
 )
 from tests.fakes.telegram_api import FakeTelegram
 
 QUESTION = "How do I return an item?"
-
-
-@pytest.fixture(scope="module")
-def kb_knowledge(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
-    return build_test_knowledge(tmp_path_factory.mktemp("kb"))
-
-
-@pytest.fixture
-def tg_app(db_url: str, kb_knowledge: Knowledge, clock: ManualClock) -> Iterator[App]:
-    app = telegram_app(db_url, kb_knowledge, clock)
-    yield app
-    app.close()
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
 
 
 def expected(app: App) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from knowledge.kb import ESCALATION_REASONS, Lexicon, normalise
+from knowledge.kb import CJK_CHAR, ESCALATION_REASONS, Lexicon, normalise
 
 # "#10234", "CD-10234", "No. 10234", "订单号10234", "注文番号：10234", "رقم الطلب 10234"
 _MARKED_NUMBER = re.compile(
@@ -41,12 +41,6 @@ def find_escalations(text: str, lexicons: Iterable[Lexicon]) -> list[str]:
     return [reason for reason in REASONS_BY_WEIGHT if reason in found]
 
 
-def find_escalation(text: str, lexicons: Iterable[Lexicon]) -> str | None:
-    """The costliest escalation reason the message shows, or None."""
-    reasons = find_escalations(text, lexicons)
-    return reasons[0] if reasons else None
-
-
 def asks_order_status(text: str, lexicon: Lexicon | None) -> bool:
     """Whether the customer asks where their order is or what its status is."""
     if lexicon is None:
@@ -61,7 +55,7 @@ _FILLER_WORDS = 2  # "alles klar", "vale", "ok": a part this short may ride alon
 
 
 def _is_filler(segment: str) -> bool:
-    if _CJK_NAME.search(segment):
+    if CJK_CHAR.search(segment):
         return len(segment) <= 3  # "好的", "了解", "はい"
     return len(segment.split()) <= _FILLER_WORDS
 
@@ -73,8 +67,8 @@ def _smalltalk_kind(segment: str, lexicon: Lexicon) -> str | None:
     return None
 
 
-def _segments(text: str) -> list[str]:
-    return [part for part in _SEGMENT_BREAK.split(normalise(text)) if part.strip()]
+def _segments(normalised: str) -> list[str]:
+    return [part for part in _SEGMENT_BREAK.split(normalised) if part.strip()]
 
 
 def find_smalltalk(text: str, lexicon: Lexicon | None) -> str | None:
@@ -87,11 +81,12 @@ def find_smalltalk(text: str, lexicon: Lexicon | None) -> str | None:
     """
     if lexicon is None:
         return None
-    whole = _smalltalk_kind(normalise(text), lexicon)
+    normalised = normalise(text)
+    whole = _smalltalk_kind(normalised, lexicon)
     if whole:
         return whole
     kinds = []
-    for segment in _segments(text):
+    for segment in _segments(normalised):
         kind = _smalltalk_kind(segment, lexicon)
         if kind:
             kinds.append(kind)
@@ -109,7 +104,7 @@ def strip_smalltalk(text: str, lexicon: Lexicon | None) -> str:
     """
     if lexicon is None:
         return text
-    segments = _segments(text)
+    segments = _segments(normalise(text))
     while len(segments) > 1 and _smalltalk_kind(segments[0], lexicon):
         segments.pop(0)
     while len(segments) > 1 and _smalltalk_kind(segments[-1], lexicon):
@@ -154,7 +149,7 @@ def mentions_order_word(text: str, lexicon: Lexicon | None) -> bool:
 
 def lexicon_intent(text: str, lexicon: Lexicon) -> str:
     """What the lexicon alone says: escalate, order_status, smalltalk or none (for KB tests)."""
-    if find_escalation(text, [lexicon]):
+    if find_escalations(text, [lexicon]):
         return "escalate"
     if asks_order_status(text, lexicon):
         return "order_status"
@@ -169,8 +164,8 @@ class OtherShops:
 
     def __init__(self, lexicons: Iterable[Lexicon]) -> None:
         names = sorted({name for lexicon in lexicons for name in lexicon.other_shops if name})
-        spaced = [re.escape(n) for n in names if not _CJK_NAME.search(n)]
-        unspaced = [re.escape(n) for n in names if _CJK_NAME.search(n)]
+        spaced = [re.escape(n) for n in names if not CJK_CHAR.search(n)]
+        unspaced = [re.escape(n) for n in names if CJK_CHAR.search(n)]
         parts = []
         if spaced:
             parts.append(r"(?<!\w)(?:" + "|".join(spaced) + r")(?!\w)")
@@ -184,6 +179,3 @@ class OtherShops:
             return None
         match = self._pattern.search(normalise(text))
         return match.group(0) if match else None
-
-
-_CJK_NAME = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")

@@ -30,6 +30,9 @@ ESCALATION_REASONS = (
 SMALLTALK_KINDS = ("greeting", "thanks", "bye")
 ANSWER_PLACEHOLDERS = {"shop_name", "support_email"}
 _ID = re.compile(r"^[a-z0-9_]+$")
+# Scripts written without spaces between words (kana, CJK ideographs, hangul)
+CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+CJK_CHAR = re.compile(f"[{CJK_CHARS}]")
 
 
 class KnowledgeBaseError(Exception):

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from knowledge.kb import FaqEntry
+from knowledge.kb import CJK_CHAR, CJK_CHARS, FaqEntry
 
 _CJK_LANGUAGES = {"zh", "ja"}
-_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_CJK_RUNS = re.compile(f"[{CJK_CHARS}]+|[^{CJK_CHARS}]+")
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _ARABIC_FOLD = str.maketrans(
     {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي", "ـ": None}
@@ -52,12 +52,9 @@ def features(text: str, language: str) -> Counter[str]:
     for token in _TOKEN.findall(fold(text)):
         if token.isdigit():
             continue
-        if _CJK_CHAR.search(token):
-            for run in re.findall(
-                r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+|[^\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+",
-                token,
-            ):
-                if _CJK_CHAR.match(run):
+        if CJK_CHAR.search(token):
+            for run in _CJK_RUNS.findall(token):
+                if CJK_CHAR.match(run):
                     bag.update("u:" + ch for ch in run)
                     bag.update("b:" + run[i : i + 2] for i in range(len(run) - 1))
                 else:

@@ -43,6 +43,16 @@ def late_delivery(app: App, order_id: str = "7001") -> None:
         add_shipment(session, order_id, promised=NOW.date() - timedelta(days=4), carrier="UPS")
 
 
+def unshipped_and_told(desk: App, engine: AlertEngine, order_id: str) -> RecordingSender:
+    """An order paid 4 days ago and not shipped, its alert evaluated and delivered once."""
+    with desk.sessions() as session, session.begin():
+        add_order(session, order_id, paid_at=NOW - timedelta(days=4))
+    engine.run_rule("unshipped")
+    sender = RecordingSender()
+    deliver(desk, sender)
+    return sender
+
+
 def test_late_order_fires_once_repeats_then_resolves(
     desk: App, engine: AlertEngine, clock: ManualClock
 ) -> None:
@@ -175,11 +185,7 @@ def test_restart_between_state_change_and_delivery_delivers_once(
 def test_acknowledge_stops_repeats_until_severity_changes(
     desk: App, engine: AlertEngine, clock: ManualClock
 ) -> None:
-    with desk.sessions() as session, session.begin():
-        add_order(session, "8001", paid_at=NOW - timedelta(days=4))
-    engine.run_rule("unshipped")
-    sender = RecordingSender()
-    deliver(desk, sender)
+    sender = unshipped_and_told(desk, engine, "8001")
     ack_action = sender.sent[0].buttons[0][0][1]
     denied = press(desk, ack_action, user="c1")  # a customer cannot acknowledge
     assert state_of(desk, "unshipped:8001").acked_by is None  # type: ignore[union-attr]
@@ -200,11 +206,7 @@ def test_acknowledge_stops_repeats_until_severity_changes(
 def test_ack_from_an_old_message_spares_alerts_that_started_later(
     desk: App, engine: AlertEngine, clock: ManualClock
 ) -> None:
-    with desk.sessions() as session, session.begin():
-        add_order(session, "8001", paid_at=NOW - timedelta(days=4))
-    engine.run_rule("unshipped")
-    sender = RecordingSender()
-    deliver(desk, sender)
+    sender = unshipped_and_told(desk, engine, "8001")
     clock.advance(minutes=30)
     with desk.sessions() as session, session.begin():
         add_order(session, "8002", paid_at=NOW - timedelta(days=4))

@@ -162,7 +162,7 @@ def cmd_kb_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
-    from alerts.cli import alerts_command
+    from bot.alerts_cli import alerts_command
 
     return alerts_command(args, settings)
 

@@ -83,7 +83,7 @@ async def serve(app: App, stop: asyncio.Event) -> None:
     ]
     scheduler = None
     if app.settings.alerts.enabled:
-        from alerts.scheduler import start_alert_scheduler
+        from bot.alert_jobs import start_alert_scheduler
 
         scheduler = start_alert_scheduler(app, deliverer)
     started: list[Channel] = []

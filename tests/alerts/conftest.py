@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from alerts.lifecycle import AlertEngine
-from alerts.scheduler import build_engine
+from bot.alert_jobs import build_engine
 from bot.app import App, Knowledge, build_app
 from bot.config import Settings
 from bot.delivery import Deliverer, Outgoing, PlatformRef

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from alerts.lifecycle import AlertEngine
-from alerts.scheduler import build_engine
+from bot.alert_jobs import build_engine
 from bot.app import App, build_app
 from bot.delivery import Deliverer
 from store import alert_state

@@ -12,7 +12,7 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from alerts.scheduler import start_alert_scheduler
+from bot.alert_jobs import start_alert_scheduler
 from bot.app import App, Knowledge, build_app
 from bot.delivery import Deliverer, Outgoing, PlatformRef
 from store.clock import ManualClock

@@ -1,9 +1,8 @@
 """``crossdesk alerts run-once`` and ``crossdesk alerts list``.
 
-This module and ``alerts/scheduler.py`` are wiring: unlike the rest of ``alerts/`` (which
-imports only ``store/``), they build the :class:`bot.app.App`, the channels' senders and a
-:class:`bot.delivery.Deliverer`, and ``list`` asks the router the same ``/alerts`` staff
-command a chat would, so the listing has one implementation.
+It builds the :class:`bot.app.App`, the channels' senders and a :class:`bot.delivery.Deliverer`
+around the alert engine (``bot/alert_jobs.py``), and ``list`` asks the router the same
+``/alerts`` staff command a chat would, so the listing has one implementation.
 
 ``run-once`` is for cron users: evaluate every enabled rule once, write state and outbox rows,
 deliver them through the targets (the console prints them when no platform is configured) and
@@ -19,7 +18,7 @@ import contextlib
 import sys
 from typing import Any, TextIO
 
-from alerts.scheduler import build_engine, engine_targets
+from bot.alert_jobs import build_engine, engine_targets
 from bot.app import App, build_app
 from bot.config import Settings
 from bot.delivery import Deliverer, Sender

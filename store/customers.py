@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from store.models import Contact
+from store.models import Contact, Ticket
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote a message, as a channel names them."""
+
+    channel: str
+    external_id: str
+    chat_id: str
+    display_name: str | None = None
 
 
 def get_or_create_contact(
@@ -20,28 +32,73 @@ def get_or_create_contact(
     now: datetime,
 ) -> Contact:
     """The contact for (channel, external_id), created on first sight; marks it seen now."""
-    contact = session.scalar(
-        select(Contact).where(Contact.channel == channel, Contact.external_id == external_id)
-    )
-    if contact is None:
-        contact = Contact(
-            channel=channel,
-            external_id=external_id,
-            chat_id=chat_id,
-            display_name=display_name,
-            created_at=now,
-            last_seen_at=now,
-            language_explicit=False,
-            unanswered_count=0,
+    sender = Sender(channel, external_id, chat_id, display_name)
+    return contacts_for(session, [sender], now)[(channel, external_id)]
+
+
+def contacts_for(
+    session: Session, senders: Iterable[Sender], now: datetime
+) -> dict[tuple[str, str], Contact]:
+    """The contacts of several senders at once, keyed by (channel, external_id): one query for
+    those already known, one INSERT for the new ones, all marked seen now.
+
+    Handling a burst of messages together costs two statements instead of two per message.
+    """
+    wanted = {(s.channel, s.external_id): s for s in senders}
+    contacts: dict[tuple[str, str], Contact] = {}
+    for channel in {channel for channel, _ in wanted}:
+        ids = [external_id for c, external_id in wanted if c == channel]
+        for contact in session.scalars(
+            select(Contact).where(Contact.channel == channel, Contact.external_id.in_(ids))
+        ):
+            contacts[(channel, contact.external_id)] = contact
+    new = []
+    for key, sender in wanted.items():
+        contact = contacts.get(key)
+        if contact is None:
+            contact = contacts[key] = Contact(
+                channel=sender.channel,
+                external_id=sender.external_id,
+                chat_id=sender.chat_id,
+                display_name=sender.display_name,
+                created_at=now,
+                last_seen_at=now,
+                language_explicit=False,
+                unanswered_count=0,
+            )
+            new.append(contact)
+        else:
+            contact.last_seen_at = now
+            contact.chat_id = sender.chat_id
+            if sender.display_name:
+                contact.display_name = sender.display_name
+    if new:
+        session.add_all(new)
+        session.flush(new)  # the ids, for tickets and the conversation log
+    return contacts
+
+
+def with_ticket_activity(session: Session, contacts: Iterable[Contact]) -> set[int]:
+    """Ids of the contacts with an open ticket or a ticket awaiting their rating.
+
+    Only their messages need the handoff's closer look; one query answers it for a batch.
+    """
+    ids = [c.id for c in contacts]
+    if not ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Ticket.contact_id)
+            .where(
+                Ticket.contact_id.in_(ids),
+                or_(
+                    Ticket.awaiting_satisfaction.is_(True),
+                    Ticket.state.in_(("open", "claimed")),
+                ),
+            )
+            .distinct()
         )
-        session.add(contact)
-        session.flush()
-    else:
-        contact.last_seen_at = now
-        contact.chat_id = chat_id
-        if display_name:
-            contact.display_name = display_name
-    return contact
+    )
 
 
 def remember_language(contact: Contact, language: str, *, explicit: bool = False) -> None:

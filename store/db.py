@@ -33,7 +33,9 @@ def create_store_engine(url: str, *, echo: bool = False) -> Engine:
             f"store.url: {url!r} is not a database URL; use sqlite:///crossdesk.db or "
             "postgresql+psycopg://user@host/dbname"
         ) from exc
-    kwargs: dict[str, object] = {"echo": echo, "future": True}
+    # hide_parameters: a failing statement's error names the SQL, never the values in it
+    # (customers' messages, e-mail addresses), so errors can be logged as they are
+    kwargs: dict[str, object] = {"echo": echo, "future": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         database = parsed.database or ""

@@ -31,6 +31,8 @@ mode = "polling"                         # or "webhook" (needs webhook_url and t
 # staff_chat_id = -1001234567890         # the staff group
 # staff_user_ids = [12345678]
 rate_limit = true                        # false only for a self-hosted Bot API server
+# proxy = "http://127.0.0.1:7890"        # where api.telegram.org is only reachable by proxy
+transport = "aiohttp"                    # or "httpx" (for SOCKS proxies, with httpx[socks])
 
 [slack]
 # staff_channel = "C0123456789"

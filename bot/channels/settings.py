@@ -30,6 +30,14 @@ class TelegramSettings(BaseModel):
         "self-hosted Bot API server or a benchmark)",
     )
     customers: bool = Field(True, description="serve customers in private chats")
+    transport: Literal["aiohttp", "httpx"] = Field(
+        "aiohttp",
+        description="HTTP client for Bot API calls: aiohttp (a third of httpx's CPU per call) "
+        "or httpx (python-telegram-bot's default; SOCKS proxies with httpx[socks])",
+    )
+    proxy: str | None = Field(
+        None, description="proxy to reach the Bot API through, e.g. http://127.0.0.1:7890"
+    )
 
 
 class SlackSettings(BaseModel):

@@ -4,8 +4,10 @@ It runs a python-telegram-bot ``Application`` inside CrossDesk's event loop (``i
 ``start``, then long polling or a webhook; the reverse on stop), so the delivery worker and the
 alert scheduler share the loop. Each update becomes an :class:`IncomingMessage`
 (``telegram_updates``); the router runs in a worker thread, because it is synchronous and
-talks to the database; its replies are rendered (``telegram_render``) and sent. Updates of
-different chats are processed concurrently, those of one chat in order.
+talks to the database, and takes the updates that queue up meanwhile as one batch
+(``bot/message_batches.py``); its replies are rendered (``telegram_render``) and sent. Bot API
+calls go over aiohttp (``telegram_transport``). Updates of different chats are processed
+concurrently, those of one chat in order.
 
 Robustness: a reply that cannot be sent after a few retries (429 ``retry_after``, network
 errors, 5xx) goes to the outbox, so the delivery worker keeps trying and a restart does not
@@ -36,6 +38,7 @@ from bot.channels.telegram_sender import (
     send_rendered,
     with_retries,
 )
+from bot.channels.telegram_transport import AiohttpRequest
 from bot.channels.telegram_updates import (
     ALLOWED_UPDATES,
     CHANNEL,
@@ -45,14 +48,17 @@ from bot.channels.telegram_updates import (
 )
 from bot.config import ConfigError
 from bot.delivery import Deliverer
+from bot.message_batches import MessageBatcher
 from handlers.messages import IncomingMessage, Reply
 from handlers.router import CUSTOMER_COMMANDS, STAFF_COMMANDS
 
 log = logging.getLogger(__name__)
 
-# Updates in flight at once (each chat's still one at a time). More buys nothing: the router
-# is CPU-bound Python, and httpcore's pool does work per open connection on every request.
-CONCURRENT_UPDATES = 16
+# Updates in flight at once (each chat's still one at a time). Those that wait while the
+# router works go to it together as one batch (bot/message_batches.py), so a burst needs room
+# to queue; the connections to the Bot API are a separate, smaller pool.
+CONCURRENT_UPDATES = 64
+CONNECTIONS = 8  # to the Bot API server, for replies and outbox messages
 POOL_TIMEOUT_SECONDS = 5.0  # waiting for a free connection in a burst is not an error
 POLL_TIMEOUT = timedelta(seconds=10)  # long polling
 WAKE_DELAY_SECONDS = 0.05  # outbox rows queued by a burst of updates go out together
@@ -113,10 +119,16 @@ def build_application(settings: TelegramSettings, concurrent_updates: int) -> Ap
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .concurrent_updates(ChatOrderedUpdates(concurrent_updates))
-        .connection_pool_size(concurrent_updates)
-        .pool_timeout(POOL_TIMEOUT_SECONDS)
         .job_queue(None)  # CrossDesk schedules with its own scheduler
     )
+    if settings.transport == "aiohttp":
+        builder = builder.request(
+            AiohttpRequest(CONNECTIONS, pool_timeout=POOL_TIMEOUT_SECONDS, proxy=settings.proxy)
+        ).get_updates_request(AiohttpRequest(1, proxy=settings.proxy))
+    else:
+        builder = builder.connection_pool_size(CONNECTIONS).pool_timeout(POOL_TIMEOUT_SECONDS)
+        if settings.proxy:
+            builder = builder.proxy(settings.proxy).get_updates_proxy(settings.proxy)
     if settings.rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
     return builder.build()
@@ -147,6 +159,9 @@ class TelegramChannel:
         self._wake_pending = False
         workers = 1 if app.engine.dialect.name == "sqlite" else min(concurrent_updates, 8)
         self._router_threads = ThreadPoolExecutor(workers, thread_name_prefix="telegram-router")
+        self._batcher = MessageBatcher(
+            app.router.handle_batch, self._router_threads, parallel=workers
+        )
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -246,8 +261,7 @@ class TelegramChannel:
         message = to_incoming(update, self.audience)
         if message is None:
             return
-        loop = asyncio.get_running_loop()
-        replies = await loop.run_in_executor(self._router_threads, self.app.router.handle, message)
+        replies = await self._batcher.handle(message)
         self._wake_deliverer()  # the router may have queued messages for staff or other chats
         for reply in replies:
             await self._reply(message, reply)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from bot.app import App
 from handlers.router import CUSTOMER_COMMANDS
 from store.clock import ManualClock
 from store.demo import generate_demo_shop
-from store.models import Contact, FaqFeedback, Order, Product, Ticket
+from store.models import Contact, ConversationEntry, FaqFeedback, Order, Product, Ticket
 from tests.channels.telegram_harness import (
     LONG_PARAGRAPH,
     STAFF_CHAT,
@@ -38,10 +39,11 @@ def actions(message) -> list[str]:  # type: ignore[no-untyped-def]
     return [action for row in message.buttons for _, action in row]
 
 
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
 async def test_customers_talk_in_their_languages_and_press_buttons(
-    tg_app: App, fake: FakeTelegram
+    tg_app: App, fake: FakeTelegram, transport: str
 ) -> None:
-    async with running_channel(tg_app, fake):
+    async with running_channel(tg_app, fake, transport=transport):
         fake.message(101, "How long does delivery take to Canada?", language_code="en")
         fake.message(102, "Wie lange dauert der Versand nach Österreich?", language_code="de")
         english = (await fake.wait_sent(101))[0]
@@ -220,3 +222,31 @@ async def test_escalation_reaches_staff_escaped_and_staff_answer_in_the_thread(
         relayed = (await fake.wait_sent(701, 2))[1]
         assert relayed.text.startswith("We are on it <3 & checking")
         await fake.wait_for(lambda: card.edits >= 1, what="the card to show the claim")
+
+
+async def test_a_burst_of_customers_is_answered_once_each_and_in_order(
+    tg_app: App, fake: FakeTelegram
+) -> None:
+    """Many customers at once go to the router in batches: each gets exactly their answer, and
+    one customer's quick messages are answered in the order they were sent."""
+    customers = range(300, 360)
+    async with running_channel(tg_app, fake):
+        english, german = "How long does delivery take?", "Wie lange dauert der Versand?"
+        for user in customers:
+            fake.message(
+                user, english if user % 2 else german, language_code="en" if user % 2 else "de"
+            )
+        for words in ("hello", "How long does delivery take to Canada?", "thanks, bye"):
+            fake.message(999, words, language_code="en")
+        for user in customers:
+            sent = await fake.wait_sent(user)
+            assert len(sent) == 1
+            assert sent[0].text == answer(tg_app, "en" if user % 2 else "de", "shipping_time")
+        in_order = await fake.wait_sent(999, 3)
+    assert in_order[1].text == answer(tg_app, "en", "shipping_time")
+    assert in_order[0].text == text(tg_app, "smalltalk.greeting")
+    assert len(fake.sent_to(999)) == 3
+    with tg_app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Contact)) == len(customers) + 1
+        logged = session.scalar(select(func.count()).select_from(ConversationEntry))
+        assert logged == 2 * (len(customers) + 3)

@@ -15,6 +15,7 @@ Order of precedence, from what costs most to get wrong:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -31,6 +32,7 @@ from knowledge.kb import KnowledgeBase, normalise
 from knowledge.language import Detection, LanguageDetector
 from knowledge.retrieval import Candidate, FaqIndex
 
+_LATIN_LETTER = re.compile("[a-zA-Z]")
 MAX_CHARS = 4000  # longer messages are read up to here
 ANSWER_AT = 0.42  # an FAQ match this good is answered outright
 SUGGEST_AT = 0.27  # between SUGGEST_AT and ANSWER_AT the two best entries are offered
@@ -94,7 +96,10 @@ class Classifier:
             return Classification(language, detection.source, action, truncated=truncated, **values)  # type: ignore[arg-type]
 
         lexicon = self.kb.lexicons.get(language)
-        lexicons = [lex for lex in (lexicon, self._english) if lex is not None]
+        # English phrases in another language's message ("refund", "chargeback") need letters
+        # of the Latin alphabet: a message without any is spared the English patterns
+        english = self._english if _LATIN_LETTER.search(text) else None
+        lexicons = [lex for lex in (lexicon, english) if lex is not None]
         words = tuple(w for lex in lexicons for w in lex.order_words)
         reasons = find_escalations(text, lexicons)
         if reasons:

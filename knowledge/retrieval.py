@@ -113,8 +113,9 @@ class _LanguageIndex:
         total = len(docs) + 1
         self.idf = {f: math.log(total / (df + 1)) + 1.0 for f, df in frequency.items()}
         self.unknown_idf = (math.log(total) + 1.0) * UNKNOWN_WEIGHT
-        self.postings = self._invert(docs)
-        self.centroid_postings = self._invert(centroids)
+        # examples and centroids in one index: rows below doc_count are examples, the rest
+        # one centroid per entry, so one pass over the query's features scores both
+        self.postings = self._invert(docs + centroids)
 
     def _weights(self, bag: Mapping[str, int], *, query: bool = False) -> dict[str, float]:
         """Unit-length TF-IDF weights of ``bag``.
@@ -148,18 +149,21 @@ class _LanguageIndex:
             for feature, (rows, values) in columns.items()
         }
 
-    def _cosines(
-        self, query: dict[str, float], postings: dict[str, tuple[np.ndarray, np.ndarray]], size: int
-    ) -> np.ndarray:
-        rows, values = [], []
+    def _cosines(self, query: dict[str, float]) -> np.ndarray:
+        """The cosine of ``query`` with every example, then every centroid."""
+        rows, values, weights, lengths = [], [], [], []
         for feature, weight in query.items():
-            posting = postings.get(feature)
+            posting = self.postings.get(feature)
             if posting is not None:
                 rows.append(posting[0])
-                values.append(posting[1] * weight)
+                values.append(posting[1])
+                weights.append(weight)
+                lengths.append(len(posting[0]))
+        size = self.doc_count + len(self.entry_ids)
         if not rows:
             return np.zeros(size)
-        return np.bincount(np.concatenate(rows), np.concatenate(values), minlength=size)
+        scaled = np.concatenate(values) * np.repeat(weights, lengths)
+        return np.bincount(np.concatenate(rows), scaled, minlength=size)
 
     def search(self, text: str, limit: int) -> list[Candidate]:
         if not self.entry_ids:
@@ -167,10 +171,9 @@ class _LanguageIndex:
         query = self._weights(features(text, self.language), query=True)
         if not query:
             return []
-        entries = len(self.entry_ids)
-        per_doc = self._cosines(query, self.postings, self.doc_count)
-        best = np.maximum.reduceat(per_doc, self.starts)
-        centroid = self._cosines(query, self.centroid_postings, entries)
+        cosines = self._cosines(query)
+        best = np.maximum.reduceat(cosines[: self.doc_count], self.starts)
+        centroid = cosines[self.doc_count :]
         scores = (1 - CENTROID_SHARE) * best + CENTROID_SHARE * centroid
         top = np.argsort(-scores)[: max(limit, RERANK)]
         folded = fold(text)

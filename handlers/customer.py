@@ -8,14 +8,17 @@ a person. Two fallbacks in a row open a ticket by themselves.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from handlers import escalation, orders
 from handlers.messages import Button, IncomingMessage, Reply
 from handlers.services import Services
 from knowledge.classifier import Action, Classification
+from store.conversation_log import log_entry
 from store.customers import remember_language
-from store.models import Contact, ConversationEntry, FaqFeedback
+from store.models import Contact, FaqFeedback
 
 UNANSWERED_LIMIT = 2
 
@@ -56,30 +59,28 @@ def log_turn(
     text: str,
     result: Classification | None,
     replies: list[Reply],
-    now,
-) -> None:  # type: ignore[no-untyped-def]
+    now: datetime,
+) -> None:
     """Keep the conversation: what came in, what was decided, what went out."""
-    session.add(
-        ConversationEntry(
-            contact_id=contact.id,
-            direction="in",
-            text=text[:4000],
-            language=result.language if result else None,
-            action=str(result.action) if result else None,
-            intent=result.intent if result else None,
-            confidence=result.confidence if result else None,
-            created_at=now,
-        )
+    log_entry(
+        session,
+        contact_id=contact.id,
+        direction="in",
+        text=text,
+        language=result.language if result else None,
+        action=str(result.action) if result else None,
+        intent=result.intent if result else None,
+        confidence=result.confidence if result else None,
+        created_at=now,
     )
     for reply in replies:
-        session.add(
-            ConversationEntry(
-                contact_id=contact.id,
-                direction="out",
-                text=reply.text,
-                language=reply.language,
-                created_at=now,
-            )
+        log_entry(
+            session,
+            contact_id=contact.id,
+            direction="out",
+            text=reply.text,
+            language=reply.language,
+            created_at=now,
         )
 
 

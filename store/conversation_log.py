@@ -50,7 +50,8 @@ def log_entry(
 def _write_pending(session: Session) -> None:
     entries = session.info.pop(_PENDING, None)
     if entries:
-        session.execute(insert(ConversationEntry), entries)
+        # the table, not the mapped class: a plain executemany, without the ORM's bulk path
+        session.connection().execute(insert(ConversationEntry.__table__), entries)
 
 
 @event.listens_for(Session, "after_rollback")

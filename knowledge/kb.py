@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from knowledge.prefilter import LexiconPattern, one_lower_form
+
 DEMO_KB = Path(__file__).parent
 ESCALATION_REASONS = (
     "damaged",
@@ -57,9 +59,9 @@ class Lexicon:
     """Compiled intent patterns of one language."""
 
     language: str
-    escalate: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
-    smalltalk: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
-    order_status: list[re.Pattern[str]] = field(default_factory=list)
+    escalate: dict[str, list[LexiconPattern]] = field(default_factory=dict)
+    smalltalk: dict[str, list[LexiconPattern]] = field(default_factory=dict)
+    order_status: list[LexiconPattern] = field(default_factory=list)
     order_words: tuple[str, ...] = ()
     other_shops: tuple[str, ...] = ()  # other shops and marketplaces: questions about them are
     # not ours to answer from the FAQ ("does Zalando offer free returns?")
@@ -87,8 +89,8 @@ class KnowledgeBase:
 
 
 def normalise(text: str) -> str:
-    """The form patterns and matching see: NFKC, lower case, single spaces."""
-    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+    """The form patterns and matching see: NFKC, one lower-case form, single spaces."""
+    return " ".join(one_lower_form(unicodedata.normalize("NFKC", text)).split())
 
 
 def _read_yaml(path: Path) -> Any:
@@ -125,11 +127,11 @@ def _load_faq(path: Path) -> dict[str, FaqEntry]:
     return entries
 
 
-def _compile(patterns: Any, where: str) -> list[re.Pattern[str]]:
+def _compile(patterns: Any, where: str) -> list[LexiconPattern]:
     compiled = []
     for pattern in _strings(patterns):
         try:
-            compiled.append(re.compile(pattern, re.IGNORECASE))
+            compiled.append(LexiconPattern(pattern))
         except re.error as exc:
             raise KnowledgeBaseError(f"{where}: bad pattern {pattern!r} ({exc})") from exc
     return compiled

@@ -1,0 +1,115 @@
+"""Literal prefilters for the lexicons' regular expressions.
+
+Every message is tried against a few hundred lexicon patterns (disputes, order questions,
+small talk), and most of them cannot match: "My parcel arrived damaged" holds none of the words
+that a chargeback pattern needs. Python's ``re`` still walks each pattern over the whole text
+before it says so. A pattern that can only match where one of a few literal strings occurs
+("arrived", "came", ... or "broken", "damaged", ...) is first checked with plain substring
+tests, which cost a fraction of that; the regex runs only when one of them is there. This is
+the idea of RE2's and Hyperscan's prefilters, kept to what is easy to prove: the literal
+strings are read off the parsed pattern, and a pattern without such a requirement simply
+always runs.
+
+Texts must be in :func:`one_lower_form` (``knowledge.kb.normalise`` puts them there): lower
+case, and one form for the letters that ``re.IGNORECASE`` treats as the same beyond lower case
+(dotless ı and i, final ς and σ, ...), so that a substring test agrees with the regex.
+"""
+
+from __future__ import annotations
+
+import re
+from re import _casefix  # type: ignore[attr-defined]
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any
+
+MIN_LITERAL = 3  # shorter strings are in almost every text: no use as a filter
+
+# Letters that re.IGNORECASE matches with others although lower() keeps them apart, each
+# mapped to the lower case of its upper case: ı -> i, ς -> σ, ϐ -> β, ᲀ -> в, ...
+_ONE_FORM = {
+    code: folded
+    for code in _casefix._EXTRA_CASES
+    if len(folded := chr(code).upper().lower()) == 1 and folded != chr(code)
+}
+
+
+def one_lower_form(text: str) -> str:
+    """``text`` in lower case, with one form for each letter that IGNORECASE sees as one."""
+    return text.lower().translate(_ONE_FORM)
+
+
+def required_literals(pattern: str) -> frozenset[str] | None:
+    """Strings one of which every match of ``pattern`` contains (lower case), or None."""
+    try:
+        parsed = sre_parse.parse(pattern, re.IGNORECASE)
+    except re.error:
+        return None
+    return _of_sequence(list(parsed))
+
+
+def _of_sequence(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
+    """The best requirement of a sequence: any one of its parts' requirements holds."""
+    options: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        if len(run) >= MIN_LITERAL:
+            options.append(frozenset({"".join(run)}))
+        run.clear()
+
+    for op, av in items:
+        if op is sre.LITERAL:
+            run.append(one_lower_form(chr(av)))
+            continue
+        close_run()
+        if op is sre.AT:
+            continue  # \b, ^, $: nothing to require
+        found = _of_item(op, av)
+        if found is not None:
+            options.append(found)
+    close_run()
+    if not options:
+        return None
+    # the fewest and longest strings filter best
+    return min(options, key=lambda o: (len(o), -min(len(s) for s in o)))
+
+
+def _of_item(op: Any, av: Any) -> frozenset[str] | None:
+    if op is sre.SUBPATTERN:
+        _group, _add_flags, del_flags, body = av
+        if del_flags & re.IGNORECASE:
+            return None
+        return _of_sequence(list(body))
+    if op is sre.BRANCH:
+        alternatives = [_of_sequence(list(branch)) for branch in av[1]]
+        if any(found is None for found in alternatives):
+            return None
+        return frozenset().union(*alternatives)  # type: ignore[arg-type]
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+        low, _high, body = av
+        return _of_sequence(list(body)) if low >= 1 else None
+    return None  # classes, lookarounds, back references: no literal to rely on
+
+
+class LexiconPattern:
+    """A compiled lexicon pattern with its literal prefilter; used like ``re.Pattern``."""
+
+    __slots__ = ("_needs", "compiled", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.compiled = re.compile(pattern, re.IGNORECASE)
+        needs = required_literals(pattern)
+        self._needs = tuple(sorted(needs)) if needs else None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """``re.search`` on ``text`` (in one lower form), skipped where no required literal
+        occurs."""
+        needs = self._needs
+        if needs is not None and not any(literal in text for literal in needs):
+            return None
+        return self.compiled.search(text)
+
+    def __repr__(self) -> str:
+        return f"LexiconPattern({self.pattern!r})"

@@ -143,7 +143,21 @@ class Deliverer:
             log.error("outbox %d: giving up after repeated failures: %s", row_id, error)
 
     async def run_forever(self, poll_seconds: float = 2.0) -> None:
-        """Deliver until cancelled: after every wake-up, or every ``poll_seconds``."""
+        """Deliver until cancelled: as soon as a commit in this process queues something (or
+        :meth:`wake` is called), and every ``poll_seconds`` for other processes' rows."""
+        loop = asyncio.get_running_loop()
+
+        def wake_soon() -> None:  # called in whichever thread committed
+            with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
+                loop.call_soon_threadsafe(self.wake)
+
+        stop_listening = outbox.on_commit(self.sessions.kw["bind"], wake_soon)
+        try:
+            await self._deliver_forever(poll_seconds)
+        finally:
+            stop_listening()
+
+    async def _deliver_forever(self, poll_seconds: float) -> None:
         while True:
             try:
                 while await self.run_once():

@@ -52,15 +52,14 @@ def build_channels(app: App, deliverer: Deliverer) -> list[Channel]:
     return channels
 
 
-async def sla_loop(app: App, deliverer: Deliverer, every: float = SLA_SWEEP_SECONDS) -> None:
+async def sla_loop(app: App, every: float = SLA_SWEEP_SECONDS) -> None:
     """Re-announce unclaimed tickets past their SLA, once a minute."""
     from handlers.handoff import sla_sweep
 
     while True:
         try:
             with app.sessions() as session, session.begin():
-                if sla_sweep(app.services, session):
-                    deliverer.wake()
+                sla_sweep(app.services, session)  # what it queues wakes the deliverer
         except Exception:
             log.exception("SLA sweep failed")
         await asyncio.sleep(every)
@@ -79,7 +78,7 @@ async def serve(app: App, stop: asyncio.Event) -> None:
         deliverer.senders[channel.name] = channel.sender
     tasks = [
         asyncio.create_task(deliverer.run_forever(), name="delivery"),
-        asyncio.create_task(sla_loop(app, deliverer), name="sla"),
+        asyncio.create_task(sla_loop(app), name="sla"),
     ]
     scheduler = None
     if app.settings.alerts.enabled:

@@ -7,16 +7,56 @@ same row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serves one process).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session
 
 from store.models import MessageRef, OutboxMessage
 
+log = logging.getLogger(__name__)
+
 MAX_ATTEMPTS = 12
+_ENQUEUED = "crossdesk.outbox_enqueued"
+_listeners: dict[Engine, list[Callable[[], None]]] = {}
+
+
+def on_commit(engine: Engine, listener: Callable[[], None]) -> Callable[[], None]:
+    """Call ``listener`` after each commit on ``engine`` that added outbox rows.
+
+    It runs in the committing thread, right after the commit: a delivery worker in this
+    process sends at once instead of at its next poll. Returns the call that stops it.
+    """
+    _listeners.setdefault(engine, []).append(listener)
+
+    def stop() -> None:
+        listeners = _listeners.get(engine, [])
+        if listener in listeners:
+            listeners.remove(listener)
+        if not listeners:
+            _listeners.pop(engine, None)
+
+    return stop
+
+
+@event.listens_for(Session, "after_commit")
+def _announce(session: Session) -> None:
+    if session.info.pop(_ENQUEUED, False):
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        for listener in list(_listeners.get(engine, ())):
+            try:
+                listener()
+            except Exception:  # the commit has happened: a listener must not undo the caller
+                log.exception("an outbox commit listener failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_ENQUEUED, None)
 
 
 def enqueue(
@@ -49,6 +89,7 @@ def enqueue(
     )
     session.add(row)
     session.flush()
+    session.info[_ENQUEUED] = True
     return row
 
 

@@ -277,10 +277,8 @@ class SlackChannel:
     # --- handling and answering ------------------------------------------------------------
 
     async def _handle(self, message: IncomingMessage) -> list[Reply]:
-        """Run the router off the event loop, then let the outbox send what it queued."""
-        replies = await asyncio.to_thread(self.router.handle, message)
-        self.deliverer.wake()
-        return replies
+        """Run the router off the event loop (the outbox wakes the deliverer itself)."""
+        return await asyncio.to_thread(self.router.handle, message)
 
     async def _reply(
         self, reply: Reply, channel: str, *, user: str | None, thread: str | None = None

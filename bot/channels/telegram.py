@@ -61,7 +61,6 @@ CONCURRENT_UPDATES = 64
 CONNECTIONS = 8  # to the Bot API server, for replies and outbox messages
 POOL_TIMEOUT_SECONDS = 5.0  # waiting for a free connection in a burst is not an error
 POLL_TIMEOUT = timedelta(seconds=10)  # long polling
-WAKE_DELAY_SECONDS = 0.05  # outbox rows queued by a burst of updates go out together
 RATE_LIMIT_RETRIES = 3  # 429s the rate limiter itself waits out before giving up
 CUSTOMER_MENU = ("start", "order", "language", "human", "help")
 STAFF_MENU = ("order", "stock", "tickets", "alerts")
@@ -156,7 +155,6 @@ class TelegramChannel:
         self.application.add_error_handler(self._on_error)
         self.sender = TelegramSender(self.application, settings)
         self.audience: Audience | None = None
-        self._wake_pending = False
         workers = 1 if app.engine.dialect.name == "sqlite" else min(concurrent_updates, 8)
         self._router_threads = ThreadPoolExecutor(workers, thread_name_prefix="telegram-router")
         self._batcher = MessageBatcher(
@@ -262,21 +260,8 @@ class TelegramChannel:
         if message is None:
             return
         replies = await self._batcher.handle(message)
-        self._wake_deliverer()  # the router may have queued messages for staff or other chats
         for reply in replies:
             await self._reply(message, reply)
-
-    def _wake_deliverer(self) -> None:
-        """Wake the delivery worker soon: once for a burst of updates, not once per update."""
-        if self._wake_pending:
-            return
-        self._wake_pending = True
-
-        def wake() -> None:
-            self._wake_pending = False
-            self.deliverer.wake()
-
-        asyncio.get_running_loop().call_later(WAKE_DELAY_SECONDS, wake)
 
     async def _reply(self, message: IncomingMessage, reply: Reply) -> None:
         """Send one reply where ``message`` came from, retrying; the outbox takes the rest."""
@@ -312,7 +297,6 @@ class TelegramChannel:
 
         await asyncio.get_running_loop().run_in_executor(self._router_threads, enqueue)
         log.warning("a reply to chat %s is left to the outbox after repeated failures", chat_id)
-        self.deliverer.wake()
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log a failed update without its content; the bot carries on."""

@@ -4,6 +4,7 @@ SLA, and two staff racing for one ticket."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -167,3 +168,22 @@ def test_restart_mid_handoff_loses_nothing(
         assert session.get(Ticket, 1).state == "claimed"  # type: ignore[union-attr]
     assert say(again, "still there?", user="c9") == []  # still relayed, not the bot
     again.close()
+
+
+async def test_delivery_starts_when_a_commit_queues_something(desk: App) -> None:
+    """No waiting for the next poll: the commit that queued a staff card wakes the worker,
+    whichever thread it ran in."""
+    sender = RecordingSender()
+    deliverer = Deliverer(desk.sessions, {"console": sender}, clock=desk.services.clock)
+    worker = asyncio.create_task(deliverer.run_forever(poll_seconds=3600))
+    try:
+        await asyncio.sleep(0)
+        await asyncio.to_thread(say, desk, "I want to talk to a real person")
+        async with asyncio.timeout(10):
+            while not sender.sent:
+                await asyncio.sleep(0.01)
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+    assert sender.sent[0].to == "staff" and "#1" in sender.sent[0].text

@@ -259,3 +259,38 @@ def test_outbox_claims_with_a_lease_and_dedupes(sessions) -> None:
     with sessions() as session:
         assert outbox.pending_count(session) == 0
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_outbox_commits_are_announced_to_the_engine_listeners(sessions, caplog) -> None:  # type: ignore[no-untyped-def]
+    now = datetime(2026, 3, 10, 10, 0)
+    engine = sessions.kw["bind"]
+    heard: list[str] = []
+    stop = outbox.on_commit(engine, lambda: heard.append("commit"))
+
+    def broken() -> None:
+        raise RuntimeError("listener bug")
+
+    stop_broken = outbox.on_commit(engine, broken)
+    try:
+        with sessions() as session, session.begin():
+            outbox.enqueue(session, channel="console", kind="k", payload={}, now=now)
+            outbox.enqueue(session, channel="console", kind="k", payload={}, now=now)
+        assert heard == ["commit"]  # once per commit, and a failing listener spoils nothing
+        with sessions() as session, session.begin():
+            session.scalar(select(func.count()).select_from(OutboxMessage))
+        assert heard == ["commit"]  # nothing queued, nothing announced
+        with pytest.raises(ZeroDivisionError), sessions() as session, session.begin():
+            outbox.enqueue(session, channel="console", kind="k", payload={}, now=now)
+            1 / 0  # noqa: B018
+        with sessions() as session, session.begin():
+            session.scalar(select(func.count()).select_from(OutboxMessage))
+        assert heard == ["commit"]  # a rolled-back row was never there
+    finally:
+        stop()
+        stop_broken()
+    with sessions() as session, session.begin():
+        outbox.enqueue(session, channel="console", kind="k", payload={}, now=now)
+    assert heard == ["commit"]  # stopped listening
+    assert "listener failed" in caplog.text
+    with sessions() as session:
+        assert outbox.pending_count(session) == 3

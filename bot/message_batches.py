@@ -23,7 +23,7 @@ from handlers.messages import IncomingMessage, Reply
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 64  # messages per router call; bounds the time one transaction holds the writer
+MAX_BATCH = 128  # messages per router call; bounds the time one transaction holds the writer
 
 HandleBatch = Callable[[Sequence[IncomingMessage]], list[list[Reply]]]
 

@@ -32,12 +32,14 @@ REASONS_BY_WEIGHT = ("chargeback", "damaged", "wrong_item", "refund_demand", "no
 def find_escalations(text: str, lexicons: Iterable[Lexicon]) -> list[str]:
     """Every escalation reason the message shows in any of ``lexicons``, costliest first."""
     normalised = normalise(text)
-    found = {
-        reason
-        for lexicon in lexicons
-        for reason in ESCALATION_REASONS
-        if any(pattern.search(normalised) for pattern in lexicon.escalate.get(reason, ()))
-    }
+    found = set()
+    for lexicon in lexicons:
+        groups = lexicon.escalate_groups
+        found.update(
+            reason
+            for reason in ESCALATION_REASONS
+            if reason not in found and reason in groups and groups[reason].search(normalised)
+        )
     return [reason for reason in REASONS_BY_WEIGHT if reason in found]
 
 
@@ -45,8 +47,7 @@ def asks_order_status(text: str, lexicon: Lexicon | None) -> bool:
     """Whether the customer asks where their order is or what its status is."""
     if lexicon is None:
         return False
-    normalised = normalise(text)
-    return any(pattern.search(normalised) for pattern in lexicon.order_status)
+    return lexicon.order_status_group.search(normalise(text))
 
 
 # Where a chat message splits into parts: "coucou, bonsoir", "danke & tschüss", "هلا، شكرا"
@@ -61,8 +62,9 @@ def _is_filler(segment: str) -> bool:
 
 
 def _smalltalk_kind(segment: str, lexicon: Lexicon) -> str | None:
+    groups = lexicon.smalltalk_groups
     for kind in ("thanks", "bye", "greeting"):
-        if any(pattern.search(segment) for pattern in lexicon.smalltalk.get(kind, ())):
+        if kind in groups and groups[kind].search(segment):
             return kind
     return None
 

@@ -12,12 +12,13 @@ import re
 import string
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from knowledge.prefilter import LexiconPattern, one_lower_form
+from knowledge.prefilter import LexiconPattern, PatternGroup, one_lower_form
 
 DEMO_KB = Path(__file__).parent
 ESCALATION_REASONS = (
@@ -66,6 +67,19 @@ class Lexicon:
     other_shops: tuple[str, ...] = ()  # other shops and marketplaces: questions about them are
     # not ours to answer from the FAQ ("does Zalando offer free returns?")
     tests: list[dict[str, str]] = field(default_factory=list)
+
+    # the same patterns, grouped for matching (knowledge.prefilter.PatternGroup)
+    @cached_property
+    def escalate_groups(self) -> dict[str, PatternGroup]:
+        return {reason: PatternGroup(patterns) for reason, patterns in self.escalate.items()}
+
+    @cached_property
+    def smalltalk_groups(self) -> dict[str, PatternGroup]:
+        return {kind: PatternGroup(patterns) for kind, patterns in self.smalltalk.items()}
+
+    @cached_property
+    def order_status_group(self) -> PatternGroup:
+        return PatternGroup(self.order_status)
 
 
 @dataclass

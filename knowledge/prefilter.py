@@ -8,7 +8,9 @@ before it says so. A pattern that can only match where one of a few literal stri
 tests, which cost a fraction of that; the regex runs only when one of them is there. This is
 the idea of RE2's and Hyperscan's prefilters, kept to what is easy to prove: the literal
 strings are read off the parsed pattern, and a pattern without such a requirement simply
-always runs.
+always runs. A :class:`PatternGroup` (all patterns of one escalation reason, say) finds the
+literals of all its patterns in one Aho-Corasick pass (pyahocorasick) and runs only the
+patterns whose literals are there.
 
 Texts must be in :func:`one_lower_form` (``knowledge.kb.normalise`` puts them there): lower
 case, and one form for the letters that ``re.IGNORECASE`` treats as the same beyond lower case
@@ -18,10 +20,13 @@ case, and one form for the letters that ``re.IGNORECASE`` treats as the same bey
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from re import _casefix  # type: ignore[attr-defined]
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
+
+import ahocorasick
 
 MIN_LITERAL = 3  # shorter strings are in almost every text: no use as a filter
 
@@ -103,6 +108,11 @@ class LexiconPattern:
         needs = required_literals(pattern)
         self._needs = tuple(sorted(needs)) if needs else None
 
+    @property
+    def needs(self) -> tuple[str, ...] | None:
+        """The literals one of which every match contains (None: no prefilter)."""
+        return self._needs
+
     def search(self, text: str) -> re.Match[str] | None:
         """``re.search`` on ``text`` (in one lower form), skipped where no required literal
         occurs."""
@@ -113,3 +123,43 @@ class LexiconPattern:
 
     def __repr__(self) -> str:
         return f"LexiconPattern({self.pattern!r})"
+
+
+class PatternGroup:
+    """Patterns of which any may match, tried together: :meth:`search` finds the literals of
+    all of them in one Aho-Corasick pass and runs only those patterns that need one of the
+    literals found (and those that need none)."""
+
+    __slots__ = ("_always", "_automaton", "_by_literal", "patterns")
+
+    def __init__(self, patterns: Sequence[LexiconPattern]) -> None:
+        self.patterns = list(patterns)
+        self._always = [p.compiled for p in self.patterns if p.needs is None]
+        self._by_literal: dict[str, list[re.Pattern[str]]] = {}
+        for pattern in self.patterns:
+            for literal in pattern.needs or ():
+                self._by_literal.setdefault(literal, []).append(pattern.compiled)
+        self._automaton: Any = None
+        if self._by_literal:
+            self._automaton = ahocorasick.Automaton()
+            for literal in self._by_literal:
+                self._automaton.add_word(literal, literal)
+            self._automaton.make_automaton()
+
+    def search(self, text: str) -> bool:
+        """Whether any of the patterns matches ``text`` (in one lower form)."""
+        if any(compiled.search(text) for compiled in self._always):
+            return True
+        if self._automaton is None:
+            return False
+        tried: set[re.Pattern[str]] = set()
+        for _end, literal in self._automaton.iter(text):
+            for compiled in self._by_literal[literal]:
+                if compiled not in tried:
+                    tried.add(compiled)
+                    if compiled.search(text):
+                        return True
+        return False
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from knowledge.kb import KnowledgeBase, load_knowledge_base, normalise
-from knowledge.prefilter import LexiconPattern, one_lower_form, required_literals
+from knowledge.prefilter import LexiconPattern, PatternGroup, one_lower_form, required_literals
 
 
 @pytest.mark.parametrize(
@@ -86,3 +86,30 @@ def test_prefiltered_patterns_agree_with_the_plain_regex(demo_kb: KnowledgeBase)
             assert bool(pattern.search(text)) is found, (pattern.pattern, text)
             matches += found
     assert matches > 100  # the corpus exercises the patterns, not only their misses
+
+
+def test_pattern_groups_agree_with_trying_each_pattern(demo_kb: KnowledgeBase) -> None:
+    texts = [
+        normalise(case.get("text", "")) for lex in demo_kb.lexicons.values() for case in lex.tests
+    ]
+    checked = found = 0
+    for lex in demo_kb.lexicons.values():
+        groups = [
+            *zip(lex.escalate.values(), lex.escalate_groups.values(), strict=True),
+            *zip(lex.smalltalk.values(), lex.smalltalk_groups.values(), strict=True),
+            (lex.order_status, lex.order_status_group),
+        ]
+        for patterns, group in groups:
+            plain = [re.compile(p.pattern, re.IGNORECASE) for p in patterns]
+            for text in texts:
+                expected = any(p.search(text) for p in plain)
+                assert group.search(text) is expected, (lex.language, text)
+                checked += 1
+                found += expected
+    assert found > 100 and checked > found
+
+
+def test_a_group_without_literals_still_runs_its_patterns() -> None:
+    group = PatternGroup([LexiconPattern(r"\b\w+!{3}"), LexiconPattern(r"\brefund\b")])
+    assert group.search("what!!!") and group.search("a refund now")
+    assert not group.search("nothing here") and not PatternGroup([]).search("anything")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -51,6 +52,7 @@ from bot.channels.telegram_transport import AiohttpRequest  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.delivery import Deliverer  # noqa: E402
 from bot.message_batches import MAX_BATCH  # noqa: E402
+from bot.runtime import freeze_startup_objects  # noqa: E402
 from handlers.messages import IncomingMessage  # noqa: E402
 from tests.fakes.telegram_api import TOKEN  # noqa: E402
 
@@ -200,6 +202,7 @@ def crossdesk(folder: Path) -> Starter:
         deliverer.senders[channel.name] = channel.sender
         await channel.start()
         worker = asyncio.create_task(deliverer.run_forever())
+        freeze_startup_objects()  # as crossdesk run does once its channels run
 
         async def stop() -> None:
             worker.cancel()
@@ -207,6 +210,7 @@ def crossdesk(folder: Path) -> Starter:
                 await worker
             await channel.stop()
             app.close()
+            gc.unfreeze()  # the echo bots' rounds run as without CrossDesk in the process
 
         return stop
 

@@ -8,6 +8,7 @@ ticket SLA sweep, and the alert scheduler, and stops them all cleanly on Ctrl-C 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from typing import Protocol
@@ -65,6 +66,21 @@ async def sla_loop(app: App, every: float = SLA_SWEEP_SECONDS) -> None:
         await asyncio.sleep(every)
 
 
+def freeze_startup_objects() -> None:
+    """Leave what start-up built out of every later garbage collection.
+
+    The knowledge base's indexes, the language models' Python side and the libraries' modules
+    are hundreds of thousands of objects that live as long as the process; the cyclic garbage
+    collector would walk them again and again while a burst of messages makes short-lived
+    ones (about a tenth of a millisecond per message in the Telegram benchmark). They are freed
+    by reference counting as usual; only cycles among them would now stay (there are none that
+    matter in objects built once). Python documents this for servers that fork, and it serves
+    a single process just as well.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(app: App, stop: asyncio.Event) -> None:
     """Run channels, delivery, SLA sweep and alerts until ``stop`` is set."""
     deliverer = Deliverer(app.sessions, {}, clock=app.services.clock)
@@ -91,6 +107,7 @@ async def serve(app: App, stop: asyncio.Event) -> None:
             await channel.start()
             started.append(channel)
             log.info("%s channel started", channel.name)
+        freeze_startup_objects()
         await stop.wait()
     finally:
         for channel in reversed(started):

@@ -7,12 +7,16 @@ through the outbox.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import App
+from bot.app import App, build_app
+from bot.config import Settings
+from bot.runtime import serve
 from handlers.router import CUSTOMER_COMMANDS
 from store.clock import ManualClock
 from store.demo import generate_demo_shop
@@ -250,3 +254,30 @@ async def test_a_burst_of_customers_is_answered_once_each_and_in_order(
         assert session.scalar(select(func.count()).select_from(Contact)) == len(customers) + 1
         logged = session.scalar(select(func.count()).select_from(ConversationEntry))
         assert logged == 2 * (len(customers) + 3)
+
+
+async def test_crossdesk_run_serves_telegram_until_stopped(
+    db_url: str, kb_knowledge, clock: ManualClock, fake: FakeTelegram
+) -> None:  # type: ignore[no-untyped-def]
+    """``serve`` as ``crossdesk run`` calls it: the channel answers, the start-up objects are
+    left out of garbage collection, and setting ``stop`` ends it cleanly."""
+    settings = Settings(
+        store={"url": db_url},
+        support={"knowledge_base": str(kb_knowledge.kb.path)},
+        telegram={"token": fake.token, "base_url": fake.base_url, "rate_limit": False},
+        alerts={"enabled": False},
+    )
+    app = build_app(settings, clock=clock, knowledge=kb_knowledge)
+    stop = asyncio.Event()
+    running = asyncio.create_task(serve(app, stop))
+    try:
+        fake.message(501, "How long does delivery take to Canada?", language_code="en")
+        sent = await fake.wait_sent(501)
+        assert sent[0].text == answer(app, "en", "shipping_time")
+        assert gc.get_freeze_count() > 0
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=10)
+        gc.unfreeze()
+        app.close()
+    assert running.exception() is None

@@ -27,6 +27,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -39,6 +40,7 @@ from bot.channels.slack_http import EVENTS_PATH, BoltHttpServer, SlackSetupError
 from bot.channels.slack_render import ACTION_ID, action_of, plain_text, reply_rows
 from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, build_client
 from bot.delivery import Deliverer, RetryLater
+from bot.message_batches import MessageBatcher
 from handlers.messages import IncomingMessage, MessageKind, Reply
 from handlers.router import STAFF_COMMANDS
 
@@ -68,6 +70,12 @@ class SlackChannel:
         self.settings = settings
         self.router = app.router
         self.deliverer = deliverer
+        workers = 1 if app.engine.dialect.name == "sqlite" else 4
+        self._router_threads = ThreadPoolExecutor(workers, thread_name_prefix="slack-router")
+        # events that arrive while the router works are handled together (one transaction)
+        self._batcher = MessageBatcher(
+            app.router.handle_batch, self._router_threads, parallel=workers
+        )
         self.client = build_client(settings)
         self.sender = SlackSender(self.client, settings.staff_channel)
         self.directory = SlackDirectory(self.client, settings, app.services.clock)
@@ -116,6 +124,7 @@ class SlackChannel:
         await self.settle(timeout=10)
         for task in set(self._tasks):
             task.cancel()
+        self._router_threads.shutdown(wait=False)
 
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait (up to ``timeout``) until the answers in progress are done."""
@@ -277,8 +286,9 @@ class SlackChannel:
     # --- handling and answering ------------------------------------------------------------
 
     async def _handle(self, message: IncomingMessage) -> list[Reply]:
-        """Run the router off the event loop (the outbox wakes the deliverer itself)."""
-        return await asyncio.to_thread(self.router.handle, message)
+        """Run the router off the event loop, in a batch with whatever else is waiting (the
+        outbox wakes the deliverer itself)."""
+        return await self._batcher.handle(message)
 
     async def _reply(
         self, reply: Reply, channel: str, *, user: str | None, thread: str | None = None

@@ -3,6 +3,7 @@ sent to it as Slack sends them, and the real slack-sdk client talking to a fake 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import date
@@ -263,3 +264,26 @@ async def test_logs_hold_neither_message_text_nor_secrets(
     assert "delivered again" in caplog.text
     for secret in ("SECRET-TEXT", "SECRET-SKU", TOKEN, SECRET):
         assert secret not in logged
+
+
+async def test_events_arriving_together_are_each_answered_once(desk: Desk) -> None:
+    """Concurrent events go to the router in batches; every one gets exactly its answer."""
+    texts = ["hello there", "How long does shipping take to Canada?", "thanks, bye"]
+    bodies = [
+        event(f"EvBurst{n}{u}", user=user, channel=CUSTOMERS, text=text, ts=f"3.{n}{u}")
+        for n, text in enumerate(texts)
+        for u, user in enumerate((CUSTOMER, OUTSIDER))
+    ]
+    statuses = await asyncio.gather(*(send(desk, body) for body in bodies))
+    assert statuses == [200] * len(bodies)
+    await desk.slack.wait_for(lambda s: len(posts_to(s, CUSTOMERS)) >= len(bodies))
+    await desk.channel.settle()
+    posted = [section_text(p) for p in posts_to(desk.slack, CUSTOMERS)]
+    assert len(posted) == len(bodies)
+    for text in texts:
+        probe = IncomingMessage.from_text("console", "probe", "probe", text, language_hint="en")
+        expected = escape(desk.app.router.handle(probe)[0].text)
+        assert posted.count(expected) == 2, text
+    with desk.app.sessions() as session:
+        people = session.scalars(select(Contact.external_id).where(Contact.channel == "slack"))
+        assert sorted(people) == sorted([CUSTOMER, OUTSIDER])

@@ -151,7 +151,9 @@ class Deliverer:
             with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
                 loop.call_soon_threadsafe(self.wake)
 
-        stop_listening = outbox.on_commit(self.sessions.kw["bind"], wake_soon)
+        with self.sessions() as session:
+            engine = session.get_bind()
+        stop_listening = outbox.on_commit(engine, wake_soon)
         try:
             await self._deliver_forever(poll_seconds)
         finally:

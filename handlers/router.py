@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from handlers import customer, handoff, staff, staff_alerts
 from handlers.messages import Button, Command, IncomingMessage, MessageKind, Reply
 from handlers.services import Services
-from store.customers import Sender, contacts_for, remember_language, with_ticket_activity
+from store.customers import Author, contacts_for, remember_language, with_ticket_activity
 from store.db import bind_session
 from store.models import Contact
 
@@ -87,11 +87,11 @@ class Router:
                         replies[index] = []  # staff talking among themselves
                     else:
                         customers.append(index)
-            senders = [_sender(messages[i]) for i in customers]
-            contacts = contacts_for(session, senders, self.services.clock())
+            authors = [_author(messages[i]) for i in customers]
+            contacts = contacts_for(session, authors, self.services.clock())
             active = with_ticket_activity(session, contacts.values())
-            for index, sender in zip(customers, senders, strict=True):
-                contact = contacts[(sender.channel, sender.external_id)]
+            for index, author in zip(customers, authors, strict=True):
+                contact = contacts[(author.channel, author.external_id)]
                 replies[index] = self._customer(session, contact, messages[index], active)
         return [r or [] for r in replies]
 
@@ -247,5 +247,5 @@ class Router:
         return [self._text(contact, "command.unknown")]
 
 
-def _sender(message: IncomingMessage) -> Sender:
-    return Sender(message.channel, message.user_id, message.chat_id, message.display_name)
+def _author(message: IncomingMessage) -> Author:
+    return Author(message.channel, message.user_id, message.chat_id, message.display_name)

@@ -98,7 +98,7 @@ def _of_item(op: Any, av: Any) -> frozenset[str] | None:
 
 
 class LexiconPattern:
-    """A compiled lexicon pattern with its literal prefilter; used like ``re.Pattern``."""
+    """A lexicon pattern: its source, compiled (IGNORECASE), and the literals it needs."""
 
     __slots__ = ("_needs", "compiled", "pattern")
 
@@ -112,14 +112,6 @@ class LexiconPattern:
     def needs(self) -> tuple[str, ...] | None:
         """The literals one of which every match contains (None: no prefilter)."""
         return self._needs
-
-    def search(self, text: str) -> re.Match[str] | None:
-        """``re.search`` on ``text`` (in one lower form), skipped where no required literal
-        occurs."""
-        needs = self._needs
-        if needs is not None and not any(literal in text for literal in needs):
-            return None
-        return self.compiled.search(text)
 
     def __repr__(self) -> str:
         return f"LexiconPattern({self.pattern!r})"

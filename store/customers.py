@@ -13,7 +13,7 @@ from store.models import Contact, Ticket
 
 
 @dataclass(frozen=True)
-class Sender:
+class Author:
     """Who wrote a message, as a channel names them."""
 
     channel: str
@@ -22,29 +22,16 @@ class Sender:
     display_name: str | None = None
 
 
-def get_or_create_contact(
-    session: Session,
-    *,
-    channel: str,
-    external_id: str,
-    chat_id: str,
-    display_name: str | None,
-    now: datetime,
-) -> Contact:
-    """The contact for (channel, external_id), created on first sight; marks it seen now."""
-    sender = Sender(channel, external_id, chat_id, display_name)
-    return contacts_for(session, [sender], now)[(channel, external_id)]
-
-
 def contacts_for(
-    session: Session, senders: Iterable[Sender], now: datetime
+    session: Session, authors: Iterable[Author], now: datetime
 ) -> dict[tuple[str, str], Contact]:
-    """The contacts of several senders at once, keyed by (channel, external_id): one query for
-    those already known, one INSERT for the new ones, all marked seen now.
+    """The contacts of several authors at once, keyed by (channel, external_id), created on
+    first sight: one query for those already known, one INSERT for the new ones, all marked
+    seen now.
 
     Handling a burst of messages together costs two statements instead of two per message.
     """
-    wanted = {(s.channel, s.external_id): s for s in senders}
+    wanted = {(a.channel, a.external_id): a for a in authors}
     contacts: dict[tuple[str, str], Contact] = {}
     for channel in {channel for channel, _ in wanted}:
         ids = [external_id for c, external_id in wanted if c == channel]
@@ -53,14 +40,14 @@ def contacts_for(
         ):
             contacts[(channel, contact.external_id)] = contact
     new = []
-    for key, sender in wanted.items():
+    for key, author in wanted.items():
         contact = contacts.get(key)
         if contact is None:
             contact = contacts[key] = Contact(
-                channel=sender.channel,
-                external_id=sender.external_id,
-                chat_id=sender.chat_id,
-                display_name=sender.display_name,
+                channel=author.channel,
+                external_id=author.external_id,
+                chat_id=author.chat_id,
+                display_name=author.display_name,
                 created_at=now,
                 last_seen_at=now,
                 language_explicit=False,
@@ -69,9 +56,9 @@ def contacts_for(
             new.append(contact)
         else:
             contact.last_seen_at = now
-            contact.chat_id = sender.chat_id
-            if sender.display_name:
-                contact.display_name = sender.display_name
+            contact.chat_id = author.chat_id
+            if author.display_name:
+                contact.display_name = author.display_name
     if new:
         session.add_all(new)
         session.flush(new)  # the ids, for tickets and the conversation log

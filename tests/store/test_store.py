@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from store import outbox
-from store.customers import get_or_create_contact
+from store.customers import Author, contacts_for
 from store.db import StoreError, create_store_engine, current_revision, session_factory, upgrade
 from store.demo import generate_demo_shop
 from store.importers import ImportFileError, import_inventory, import_orders
-from store.models import Order, OrderItem, OutboxMessage, Product, Shipment
+from store.models import Contact, Order, OrderItem, OutboxMessage, Product, Shipment
 from store.orders import MAX_FAILURES, locked_until, verify_order
 
 HEADER = (
@@ -222,9 +222,7 @@ def test_verification_links_order_and_rate_limits_guessing(sessions) -> None:
         generate_demo_shop(session, orders=10, products=3, seed=1, today=date(2026, 3, 1))
         order = session.get(Order, "10001")
         assert order is not None
-        contact = get_or_create_contact(
-            session, channel="t", external_id="1", chat_id="1", display_name=None, now=now
-        )
+        contact = contacts_for(session, [Author("t", "1", "1")], now)[("t", "1")]
         assert not verify_order(session, contact, "10001", "wrong@example.com", now)
         assert not verify_order(session, contact, "99999", order.email, now)  # no such order
         assert verify_order(session, contact, "10001", order.email.upper(), now)
@@ -294,3 +292,27 @@ def test_outbox_commits_are_announced_to_the_engine_listeners(sessions, caplog) 
     assert "listener failed" in caplog.text
     with sessions() as session:
         assert outbox.pending_count(session) == 3
+
+
+def test_contacts_are_created_once_and_kept_up_to_date(sessions) -> None:  # type: ignore[no-untyped-def]
+    now = datetime(2026, 3, 10, 10, 0)
+    with sessions() as session, session.begin():
+        first = contacts_for(
+            session, [Author("telegram", "7", "7", "Ana"), Author("slack", "7", "C1")], now
+        )
+        assert {key: c.display_name for key, c in first.items()} == {
+            ("telegram", "7"): "Ana",
+            ("slack", "7"): None,  # the same id on another platform is someone else
+        }
+        assert all(c.id is not None for c in first.values())  # ready for tickets and the log
+    later = now + timedelta(hours=2)
+    with sessions() as session, session.begin():
+        again = contacts_for(
+            session, [Author("telegram", "7", "8", None), Author("telegram", "9", "9")], later
+        )
+        known = again[("telegram", "7")]
+        assert known.id == first[("telegram", "7")].id
+        assert (known.chat_id, known.display_name, known.last_seen_at) == ("8", "Ana", later)
+        assert again[("telegram", "9")].created_at == later
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Contact)) == 3

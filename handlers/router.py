@@ -54,6 +54,10 @@ class Router:
         """
         if not messages:
             return []
+        users = {(m.channel, m.user_id) for m in messages}
+        if len(users) < len(messages):  # one user twice: theirs go one after the other
+            split = next(i for i in range(len(messages)) if _repeats(messages, i))
+            return self.handle_batch(messages[:split]) + self.handle_batch(messages[split:])
         if len(messages) > 1:
             try:
                 return self._transaction(messages)
@@ -249,3 +253,9 @@ class Router:
 
 def _author(message: IncomingMessage) -> Author:
     return Author(message.channel, message.user_id, message.chat_id, message.display_name)
+
+
+def _repeats(messages: Sequence[IncomingMessage], index: int) -> bool:
+    """Whether the author of ``messages[index]`` wrote one of the messages before it."""
+    user = (messages[index].channel, messages[index].user_id)
+    return any((m.channel, m.user_id) == user for m in messages[:index])

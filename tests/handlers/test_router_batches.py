@@ -123,5 +123,18 @@ def test_staff_and_customers_in_one_batch(app: App) -> None:
         assert ticket is not None and ticket.state == "resolved" and ticket.satisfaction == 5
 
 
+def test_one_users_messages_in_a_batch_are_handled_in_turn(app: App) -> None:
+    """The same person in two chats: the second message sees the ticket the first opened."""
+    dispute = _incoming("c1", "My parcel arrived damaged, I want a refund", "en")
+    again = IncomingMessage.from_text("console", "c1", "group-7", "hello?", language_hint="en")
+    replies = app.router.handle_batch([dispute, _incoming("c2", "hello", "en"), again])
+    assert len(replies) == 3
+    with app.sessions() as session:
+        ticket = session.scalar(select(Ticket))
+        assert ticket is not None
+    added = app.services.texts.get("escalation.added", "en", ticket=ticket.id)
+    assert replies[2][0].text == added  # joined the open ticket
+
+
 def test_an_empty_batch_does_nothing(app: App) -> None:
     assert app.router.handle_batch([]) == []

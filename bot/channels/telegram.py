@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 # router works go to it together as one batch (bot/message_batches.py), so a burst needs room
 # to queue; the connections to the Bot API are a separate, smaller pool.
 CONCURRENT_UPDATES = 128
-CONNECTIONS = 8  # to the Bot API server, for replies and outbox messages
+CONNECTIONS = 32  # to the Bot API server, for replies and outbox messages
 POOL_TIMEOUT_SECONDS = 5.0  # waiting for a free connection in a burst is not an error
 POLL_TIMEOUT = timedelta(seconds=10)  # long polling
 RATE_LIMIT_RETRIES = 3  # 429s the rate limiter itself waits out before giving up

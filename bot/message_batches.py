@@ -53,6 +53,7 @@ class MessageBatcher:
         self._queue: deque[tuple[IncomingMessage, asyncio.Future[list[Reply]]]] = deque()
         self._busy_users: set[tuple[str, str]] = set()
         self._running = 0
+        self._drains: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
         """The replies to ``message``, handled in a batch with whatever else is waiting."""
@@ -64,7 +65,9 @@ class MessageBatcher:
     def _start(self) -> None:
         while self._running < self._parallel and self._ready():
             self._running += 1
-            asyncio.get_running_loop().create_task(self._drain())
+            drain = asyncio.get_running_loop().create_task(self._drain())
+            self._drains.add(drain)
+            drain.add_done_callback(self._drains.discard)
 
     def _ready(self) -> bool:
         return any(_user(m) not in self._busy_users for m, _ in self._queue)

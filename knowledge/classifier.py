@@ -26,6 +26,7 @@ from knowledge.intents import (
     find_order_number,
     find_smalltalk,
     mentions_order_word,
+    still_waiting,
     strip_smalltalk,
 )
 from knowledge.kb import KnowledgeBase, normalise
@@ -102,9 +103,11 @@ class Classifier:
         lexicons = [lex for lex in (lexicon, english) if lex is not None]
         words = tuple(w for lex in lexicons for w in lex.order_words)
         reasons = find_escalations(text, lexicons)
+        if reasons and still_waiting(text, reasons, lexicon):
+            order = find_order_number(text, words, allow_bare=True)
+            return decided(Action.ORDER_STATUS, confidence=1.0, order=order)
         if reasons:
-            # "still nothing, where is my order?" goes to a person too: a waiting customer
-            # who complains is better served by one than by a tracking status
+            # a dispute or a request for a person: a ticket, whatever else the message asks
             order = find_order_number(text, words, allow_bare=True)
             return decided(Action.ESCALATE, intent=reasons[0], confidence=1.0, order=order)
         if asks_order_status(text, lexicon):

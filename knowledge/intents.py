@@ -50,6 +50,25 @@ def asks_order_status(text: str, lexicon: Lexicon | None) -> bool:
     return lexicon.order_status_group.search(normalise(text))
 
 
+def still_waiting(text: str, reasons: list[str], lexicon: Lexicon | None) -> bool:
+    """Whether a "not received" message is a customer still waiting who asks where the order
+    is ("still nothing, where is my parcel?"), not a dispute.
+
+    It is when not_received is the only reason, the customer asks for the order's status, the
+    lexicon's ``still_waiting`` phrases say "not yet" ("still", "aún no", "还没") and none of
+    its ``overdue`` phrases says "never", "lost", "weeks" or "marked delivered". Those get the
+    order's status (with a button to a person); the rest open a ticket as before.
+    """
+    if reasons != ["not_received"] or lexicon is None:
+        return False
+    normalised = normalise(text)
+    return (
+        lexicon.still_waiting_group.search(normalised)
+        and not lexicon.overdue_group.search(normalised)
+        and lexicon.order_status_group.search(normalised)
+    )
+
+
 # Where a chat message splits into parts: "coucou, bonsoir", "danke & tschüss", "هلا، شكرا"
 _SEGMENT_BREAK = re.compile(r"\s*(?:[,.!?;:&…،؛؟。，！？、・]+|\s-\s)\s*")
 _FILLER_WORDS = 2  # "alles klar", "vale", "ok": a part this short may ride along
@@ -151,7 +170,8 @@ def mentions_order_word(text: str, lexicon: Lexicon | None) -> bool:
 
 def lexicon_intent(text: str, lexicon: Lexicon) -> str:
     """What the lexicon alone says: escalate, order_status, smalltalk or none (for KB tests)."""
-    if find_escalations(text, [lexicon]):
+    reasons = find_escalations(text, [lexicon])
+    if reasons and not still_waiting(text, reasons, lexicon):
         return "escalate"
     if asks_order_status(text, lexicon):
         return "order_status"

@@ -63,6 +63,10 @@ class Lexicon:
     escalate: dict[str, list[LexiconPattern]] = field(default_factory=dict)
     smalltalk: dict[str, list[LexiconPattern]] = field(default_factory=dict)
     order_status: list[LexiconPattern] = field(default_factory=list)
+    # "still not here, where is it?" asks for the order's status; "never came" and "three
+    # weeks late" are disputes: see knowledge.intents.still_waiting
+    still_waiting: list[LexiconPattern] = field(default_factory=list)
+    overdue: list[LexiconPattern] = field(default_factory=list)
     order_words: tuple[str, ...] = ()
     other_shops: tuple[str, ...] = ()  # other shops and marketplaces: questions about them are
     # not ours to answer from the FAQ ("does Zalando offer free returns?")
@@ -80,6 +84,14 @@ class Lexicon:
     @cached_property
     def order_status_group(self) -> PatternGroup:
         return PatternGroup(self.order_status)
+
+    @cached_property
+    def still_waiting_group(self) -> PatternGroup:
+        return PatternGroup(self.still_waiting)
+
+    @cached_property
+    def overdue_group(self) -> PatternGroup:
+        return PatternGroup(self.overdue)
 
 
 @dataclass
@@ -165,6 +177,8 @@ def _load_lexicon(path: Path) -> Lexicon:
             for kind, patterns in (data.get("smalltalk") or {}).items()
         },
         order_status=_compile(data.get("order_status"), f"{where}: order_status"),
+        still_waiting=_compile(data.get("still_waiting"), f"{where}: still_waiting"),
+        overdue=_compile(data.get("overdue"), f"{where}: overdue"),
         order_words=tuple(normalise(word) for word in _strings(data.get("order_words"))),
         other_shops=tuple(normalise(name) for name in _strings(data.get("other_shops"))),
         tests=list(data.get("tests") or []),

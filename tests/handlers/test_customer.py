@@ -118,6 +118,30 @@ def test_dispute_opens_one_ticket_and_notifies_staff(app: App, shop: Order) -> N
         assert session.query(Ticket).count() == 1
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("still nothing, where is my order?", None),  # waiting: the order's status
+        ("toujours rien reçu, où en est ma commande ?", None),
+        ("three weeks and still nothing, where is my order?", "not_received"),
+        ("still nothing, where is my order? I want my money back", "refund_demand"),
+        ("it says delivered but I still haven't got it, where is my parcel?", "not_received"),
+    ],
+)
+def test_still_waiting_asks_for_the_status_overdue_is_a_dispute(
+    app: App, text: str, reason: str | None
+) -> None:
+    replies = say(app, text)
+    with app.sessions() as session:
+        ticket = session.scalar(select(Ticket))
+    if reason is None:
+        assert ticket is None
+        language = replies[0].language
+        assert replies[0].text == app.knowledge.texts.get("order.ask_number", language)
+    else:
+        assert ticket is not None and ticket.reason == reason
+
+
 def test_chargeback_threat_is_urgent(app: App) -> None:
     say(app, "If you don't refund me I will file a chargeback with my bank")
     with app.sessions() as session:

@@ -40,7 +40,7 @@ from bot.channels.slack_http import EVENTS_PATH, BoltHttpServer, SlackSetupError
 from bot.channels.slack_render import ACTION_ID, action_of, plain_text, reply_rows
 from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, build_client
 from bot.delivery import Deliverer, RetryLater
-from bot.message_batches import MessageBatcher
+from bot.message_batches import MessageBatcher, router_threads
 from handlers.messages import IncomingMessage, MessageKind, Reply
 from handlers.router import STAFF_COMMANDS
 
@@ -70,7 +70,7 @@ class SlackChannel:
         self.settings = settings
         self.router = app.router
         self.deliverer = deliverer
-        workers = 1 if app.engine.dialect.name == "sqlite" else 4
+        workers = router_threads(app.engine.dialect.name)
         self._router_threads = ThreadPoolExecutor(workers, thread_name_prefix="slack-router")
         # events that arrive while the router works are handled together (one transaction)
         self._batcher = MessageBatcher(

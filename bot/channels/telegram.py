@@ -48,7 +48,7 @@ from bot.channels.telegram_updates import (
 )
 from bot.config import ConfigError
 from bot.delivery import Deliverer
-from bot.message_batches import MessageBatcher
+from bot.message_batches import MessageBatcher, router_threads
 from handlers.messages import IncomingMessage, Reply
 from handlers.router import CUSTOMER_COMMANDS, STAFF_COMMANDS
 
@@ -155,7 +155,7 @@ class TelegramChannel:
         self.application.add_error_handler(self._on_error)
         self.sender = TelegramSender(self.application, settings)
         self.audience: Audience | None = None
-        workers = 1 if app.engine.dialect.name == "sqlite" else min(concurrent_updates, 8)
+        workers = router_threads(app.engine.dialect.name)
         self._router_threads = ThreadPoolExecutor(workers, thread_name_prefix="telegram-router")
         self._batcher = MessageBatcher(
             app.router.handle_batch, self._router_threads, parallel=workers

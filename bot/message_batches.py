@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 from handlers.messages import IncomingMessage, Reply
 
@@ -64,6 +64,22 @@ class MessageBatcher:
         self._busy_users: set[tuple[str, str]] = set()
         self._running = 0
         self._drains: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
+
+    @classmethod
+    def in_threads(cls, handle_batch: HandleBatch, dialect: str, name: str) -> MessageBatcher:
+        """A batcher with threads of its own, as many as batches may run on ``dialect``."""
+        threads = router_threads(dialect)
+        pool = ThreadPoolExecutor(threads, thread_name_prefix=f"{name}-router")
+        return cls(handle_batch, pool, parallel=threads)
+
+    @property
+    def executor(self) -> Executor:
+        """Where the router runs; other store work of the channel may run there too."""
+        return self._executor
+
+    def close(self) -> None:
+        """Release the threads (batches in flight finish on their own)."""
+        self._executor.shutdown(wait=False)
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
         """The replies to ``message``, handled in a batch with whatever else is waiting."""

@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from handlers import escalation
 from handlers.messages import IncomingMessage, Reply
 from handlers.services import Services
 from store import outbox
+from store.customers import TICKET_ACTIVITY
 from store.models import Contact, Ticket, TicketMessage
 
 STAFF_ACTIONS = ("claim", "resolve", "bot")
@@ -215,7 +216,7 @@ def _rating_and_open_ticket(
         select(Ticket)
         .where(
             Ticket.contact_id == contact.id,
-            or_(Ticket.awaiting_satisfaction.is_(True), Ticket.state.in_(("open", "claimed"))),
+            TICKET_ACTIVITY,
         )
         .order_by(Ticket.id.desc())
     ).all()

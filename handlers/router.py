@@ -54,9 +54,8 @@ class Router:
         """
         if not messages:
             return []
-        users = {(m.channel, m.user_id) for m in messages}
-        if len(users) < len(messages):  # one user twice: theirs go one after the other
-            split = next(i for i in range(len(messages)) if _repeats(messages, i))
+        split = _first_repeat(messages)
+        if split is not None:  # one user twice: theirs go one after the other
             return self.handle_batch(messages[:split]) + self.handle_batch(messages[split:])
         if len(messages) > 1:
             try:
@@ -255,7 +254,12 @@ def _author(message: IncomingMessage) -> Author:
     return Author(message.channel, message.user_id, message.chat_id, message.display_name)
 
 
-def _repeats(messages: Sequence[IncomingMessage], index: int) -> bool:
-    """Whether the author of ``messages[index]`` wrote one of the messages before it."""
-    user = (messages[index].channel, messages[index].user_id)
-    return any((m.channel, m.user_id) == user for m in messages[:index])
+def _first_repeat(messages: Sequence[IncomingMessage]) -> int | None:
+    """The index of the first message whose author wrote one before it, if any."""
+    seen: set[tuple[str, str]] = set()
+    for index, message in enumerate(messages):
+        user = (message.channel, message.user_id)
+        if user in seen:
+            return index
+        seen.add(user)
+    return None

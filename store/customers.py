@@ -65,6 +65,10 @@ def contacts_for(
     return contacts
 
 
+# A ticket that still concerns its customer: open, being handled, or waiting for their rating.
+TICKET_ACTIVITY = or_(Ticket.awaiting_satisfaction.is_(True), Ticket.state.in_(("open", "claimed")))
+
+
 def with_ticket_activity(session: Session, contacts: Iterable[Contact]) -> set[int]:
     """Ids of the contacts with an open ticket or a ticket awaiting their rating.
 
@@ -75,15 +79,7 @@ def with_ticket_activity(session: Session, contacts: Iterable[Contact]) -> set[i
         return set()
     return set(
         session.scalars(
-            select(Ticket.contact_id)
-            .where(
-                Ticket.contact_id.in_(ids),
-                or_(
-                    Ticket.awaiting_satisfaction.is_(True),
-                    Ticket.state.in_(("open", "claimed")),
-                ),
-            )
-            .distinct()
+            select(Ticket.contact_id).where(Ticket.contact_id.in_(ids), TICKET_ACTIVITY).distinct()
         )
     )
 

@@ -27,7 +27,6 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -40,7 +39,7 @@ from bot.channels.slack_http import EVENTS_PATH, BoltHttpServer, SlackSetupError
 from bot.channels.slack_render import ACTION_ID, action_of, plain_text, reply_rows
 from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, build_client
 from bot.delivery import Deliverer, RetryLater
-from bot.message_batches import MessageBatcher, router_threads
+from bot.message_batches import MessageBatcher
 from handlers.messages import IncomingMessage, MessageKind, Reply
 from handlers.router import STAFF_COMMANDS
 
@@ -70,11 +69,9 @@ class SlackChannel:
         self.settings = settings
         self.router = app.router
         self.deliverer = deliverer
-        workers = router_threads(app.engine.dialect.name)
-        self._router_threads = ThreadPoolExecutor(workers, thread_name_prefix="slack-router")
         # events that arrive while the router works are handled together (one transaction)
-        self._batcher = MessageBatcher(
-            app.router.handle_batch, self._router_threads, parallel=workers
+        self._batcher = MessageBatcher.in_threads(
+            app.router.handle_batch, app.engine.dialect.name, "slack"
         )
         self.client = build_client(settings)
         self.sender = SlackSender(self.client, settings.staff_channel)
@@ -124,7 +121,7 @@ class SlackChannel:
         await self.settle(timeout=10)
         for task in set(self._tasks):
             task.cancel()
-        self._router_threads.shutdown(wait=False)
+        self._batcher.close()
 
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait (up to ``timeout``) until the answers in progress are done."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -48,7 +47,7 @@ from bot.channels.telegram_updates import (
 )
 from bot.config import ConfigError
 from bot.delivery import Deliverer
-from bot.message_batches import MessageBatcher, router_threads
+from bot.message_batches import MessageBatcher
 from handlers.messages import IncomingMessage, Reply
 from handlers.router import CUSTOMER_COMMANDS, STAFF_COMMANDS
 
@@ -155,10 +154,8 @@ class TelegramChannel:
         self.application.add_error_handler(self._on_error)
         self.sender = TelegramSender(self.application, settings)
         self.audience: Audience | None = None
-        workers = router_threads(app.engine.dialect.name)
-        self._router_threads = ThreadPoolExecutor(workers, thread_name_prefix="telegram-router")
-        self._batcher = MessageBatcher(
-            app.router.handle_batch, self._router_threads, parallel=workers
+        self._batcher = MessageBatcher.in_threads(
+            app.router.handle_batch, app.engine.dialect.name, "telegram"
         )
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -208,7 +205,7 @@ class TelegramChannel:
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
-        self._router_threads.shutdown(wait=False)
+        self._batcher.close()
 
     async def _register_commands(self) -> None:
         """The command menus: customers in each language, staff in the staff language."""
@@ -295,7 +292,7 @@ class TelegramChannel:
             with self.app.sessions() as session, session.begin():
                 self.app.services.notify_chat(session, CHANNEL, str(chat_id), "reply", payload)
 
-        await asyncio.get_running_loop().run_in_executor(self._router_threads, enqueue)
+        await asyncio.get_running_loop().run_in_executor(self._batcher.executor, enqueue)
         log.warning("a reply to chat %s is left to the outbox after repeated failures", chat_id)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

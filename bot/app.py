@@ -6,9 +6,11 @@ their own settings and clock and get the same wiring production runs.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,9 +19,18 @@ from bot.config import Settings
 from handlers.router import Router
 from handlers.services import Services
 from knowledge.classifier import Classifier
+from knowledge.encoder import (
+    EmbeddingCache,
+    EncoderSettings,
+    SentenceEncoder,
+    default_cache_dir,
+    make_encoder,
+)
 from knowledge.kb import KnowledgeBase, load_knowledge_base
-from knowledge.language import LanguageDetector, make_scorer
+from knowledge.language import LanguageDetector, WideLinguaScorer, make_scorer
+from knowledge.library import load_library
 from knowledge.retrieval import FaqIndex
+from knowledge.semantic import SemanticIndex
 from knowledge.texts import Texts
 from knowledge.translation import Translator
 from store.clock import Clock, utcnow
@@ -41,20 +52,57 @@ class Knowledge:
 
 
 def build_knowledge(settings: Settings) -> Knowledge:
-    """Load the KB and build the language detector and FAQ index for the configured languages."""
+    """Load the KB, the intent library and their indexes for the configured languages."""
     support = settings.support
     kb = load_knowledge_base(support.knowledge_base)
     kb.faq = {lang: entries for lang, entries in kb.faq.items() if lang in support.languages}
     scorer = make_scorer(support.language_detector, support.languages)
     detector = LanguageDetector(
-        support.languages, support.default_language, scorer, vocabulary=shop_vocabulary(kb)
+        support.languages,
+        support.default_language,
+        scorer,
+        vocabulary=shop_vocabulary(kb),
+        wide=wide_scorer(tuple(support.languages))
+        if support.language_detector == "lingua"
+        else None,
     )
     texts = Texts(
         kb.texts,
         default_language=support.default_language,
         variables={"shop_name": support.shop_name, "support_email": support.support_email},
     )
-    return Knowledge(kb, texts, Classifier(kb, detector, FaqIndex(kb.faq)))
+    semantic = build_semantic_index(settings, kb)
+    return Knowledge(kb, texts, Classifier(kb, detector, FaqIndex(kb.faq), semantic))
+
+
+def build_semantic_index(settings: Settings, kb: KnowledgeBase) -> SemanticIndex | None:
+    """The sentence encoder's index of the KB and the intent library (None: encoder off)."""
+    understanding = settings.understanding
+    if understanding.encoder == "none":
+        return None
+    encoder = encoder_for(understanding)
+    directory = Path(understanding.cache_dir) if understanding.cache_dir else default_cache_dir()
+    cache = EmbeddingCache(encoder, directory)
+    extra = [kb.path / "library"] if (kb.path / "library").is_dir() else []
+    index = SemanticIndex(kb.faq, load_library(*extra), cache)
+    log.debug("semantic index: %d examples, %d embedded now", index.size, cache.encoded)
+    return index
+
+
+@functools.cache
+def wide_scorer(languages: tuple[str, ...]) -> WideLinguaScorer:
+    """One detector of unconfigured languages per process: its models are large."""
+    return WideLinguaScorer(languages)
+
+
+@functools.cache
+def _encoder(name: str) -> SentenceEncoder:
+    return make_encoder(EncoderSettings(encoder=name))
+
+
+def encoder_for(settings: EncoderSettings) -> SentenceEncoder:
+    """One encoder per model in a process: its weights are loaded once."""
+    return _encoder(settings.encoder)
 
 
 def shop_vocabulary(kb: KnowledgeBase) -> dict[str, set[str]]:

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from alerts.settings import AlertSettings
 from bot.channels.settings import SlackSettings, TelegramSettings
 from handlers.settings import SupportSettings
+from knowledge.encoder import EncoderSettings
 from knowledge.translation import TranslationSettings
 from store.settings import StoreSettings
 
@@ -65,6 +66,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     translation: TranslationSettings = Field(default_factory=TranslationSettings)
+    understanding: EncoderSettings = Field(default_factory=EncoderSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 

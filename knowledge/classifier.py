@@ -31,15 +31,19 @@ from knowledge.intents import (
 )
 from knowledge.kb import KnowledgeBase, normalise
 from knowledge.language import Detection, LanguageDetector
+from knowledge.meaning import Meaning, read_meaning
 from knowledge.retrieval import Candidate, FaqIndex
+from knowledge.semantic import SemanticIndex
 
 _LATIN_LETTER = re.compile("[a-zA-Z]")
+_WORDS = re.compile(r"[^\W\d_]{2,}|[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 MAX_CHARS = 4000  # longer messages are read up to here
 ANSWER_AT = 0.42  # an FAQ match this good is answered outright
 SUGGEST_AT = 0.27  # between SUGGEST_AT and ANSWER_AT the two best entries are offered
 CLEAR_LEAD = 1.35  # ... unless the best leads the runner-up by this factor and clears SUGGEST
 SMALLTALK_MAX_WORDS = 8
 ORDER_OVER_FAQ = 0.55  # with an order number in the message, an FAQ answer must be this good
+SEMANTIC_ORDER_OVER_FAQ = 0.75  # the same for the semantic reading's fused score
 
 
 class Action(StrEnum):
@@ -66,12 +70,27 @@ class Classification:
 
 
 class Classifier:
-    """Language, then dispute, order, FAQ, small talk or fallback, for one message."""
+    """Language, then dispute, order, FAQ, small talk or fallback, for one message.
 
-    def __init__(self, kb: KnowledgeBase, detector: LanguageDetector, index: FaqIndex) -> None:
+    Two kinds of evidence, each good at something the other is not: the lexicons' phrases are
+    precise ("chargeback", "wo bleibt meine Bestellung"), the sentence encoder
+    (:class:`SemanticIndex`) understands the customer's own words in any language it knows, and
+    the lexical index (:class:`FaqIndex`) rewards the shop's exact vocabulary. A lexicon match
+    decides at once; otherwise the nearest examples decide, with the lexical score added to each
+    FAQ entry's.
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        detector: LanguageDetector,
+        index: FaqIndex,
+        semantic: SemanticIndex | None = None,
+    ) -> None:
         self.kb = kb
         self.detector = detector
         self.index = index
+        self.semantic = semantic
         self._english = kb.lexicons.get("en")
         self._other_shops = OtherShops(kb.lexicons.values())
 
@@ -114,19 +133,44 @@ class Classifier:
             order = find_order_number(text, words, allow_bare=True)
             return decided(Action.ORDER_STATUS, confidence=1.0, order=order)
         question = strip_smalltalk(text, lexicon)
-        candidates = tuple(self.index.search(question, language, limit=3))
-        default = self.detector.default
-        if language != default and (not candidates or candidates[0].score < ANSWER_AT):
-            # the language may lack entries, or the customer writes another language than the
-            # one they chose: the default language's examples get a say
-            others = self.index.search(question, default, limit=3)
-            if others and (not candidates or others[0].score > candidates[0].score):
-                candidates = tuple(others)
-        best = candidates[0] if candidates else None
-        runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+        candidates = self._lexical(question, language)
         order = find_order_number(
             text, words, allow_bare=mentions_order_word(text, lexicon) or _is_number_only(text)
         )
+        smalltalk = find_smalltalk(text, lexicon) or find_smalltalk(text, self._english)
+        if smalltalk and len(normalise(text).split()) > SMALLTALK_MAX_WORDS:
+            smalltalk = None
+        if self.semantic is not None and _has_words(text):
+            meaning = self._semantic(question, candidates)
+            if meaning.kind == "escalate" and not smalltalk:
+                order = order or find_order_number(text, words, allow_bare=True)
+                return decided(
+                    Action.ESCALATE, intent=meaning.label, confidence=meaning.score, order=order
+                )
+            if meaning.kind == "order_status" and not smalltalk:
+                return decided(Action.ORDER_STATUS, confidence=meaning.score, order=order)
+            if meaning.kind == "smalltalk" and len(normalise(text).split()) <= SMALLTALK_MAX_WORDS:
+                smalltalk = smalltalk or meaning.label
+            if order and (meaning.kind != "faq" or meaning.score < SEMANTIC_ORDER_OVER_FAQ):
+                return decided(Action.ORDER_STATUS, confidence=0.9, order=order)
+            if meaning.kind == "faq" and not smalltalk and not self._other_shops.find(text):
+                return decided(
+                    Action.FAQ,
+                    intent=meaning.label,
+                    confidence=meaning.score,
+                    candidates=meaning.candidates,
+                    sure=meaning.sure,
+                )
+            if smalltalk:
+                return decided(Action.SMALLTALK, intent=smalltalk, confidence=0.9)
+            return decided(
+                Action.FALLBACK,
+                intent=meaning.label if meaning.kind in {"topic", "out_of_scope"} else None,
+                confidence=meaning.score,
+                candidates=meaning.candidates if meaning.kind != "out_of_scope" else (),
+            )
+        best = candidates[0] if candidates else None
+        runner_up = candidates[1].score if len(candidates) > 1 else 0.0
         if order and (best is None or best.score < ORDER_OVER_FAQ):
             # a customer who types an order number asks about that order, unless the message
             # is plainly one of the FAQ's questions ("how do I cancel order #10234?")
@@ -141,8 +185,7 @@ class Classifier:
             return decided(
                 Action.FAQ, intent=best.entry_id, confidence=best.score, candidates=candidates
             )
-        smalltalk = find_smalltalk(text, lexicon) or find_smalltalk(text, self._english)
-        if smalltalk and len(normalise(text).split()) <= SMALLTALK_MAX_WORDS:
+        if smalltalk:
             return decided(Action.SMALLTALK, intent=smalltalk, confidence=0.9)
         if best and best.score >= SUGGEST_AT:
             return decided(
@@ -156,7 +199,28 @@ class Classifier:
             Action.FALLBACK, confidence=best.score if best else 0.0, candidates=candidates
         )
 
+    def _lexical(self, question: str, language: str) -> tuple[Candidate, ...]:
+        """The lexical index's best entries in ``language``, or in the default language."""
+        candidates = tuple(self.index.search(question, language, limit=3))
+        default = self.detector.default
+        if language != default and (not candidates or candidates[0].score < ANSWER_AT):
+            # the language may lack entries, or the customer writes another language than the
+            # one they chose: the default language's examples get a say
+            others = self.index.search(question, default, limit=3)
+            if others and (not candidates or others[0].score > candidates[0].score):
+                candidates = tuple(others)
+        return candidates
+
+    def _semantic(self, question: str, lexical: tuple[Candidate, ...]) -> Meaning:
+        """What the nearest examples say, with each FAQ entry's lexical score added."""
+        assert self.semantic is not None
+        return read_meaning(self.semantic.rank(self.semantic.encode(question)), lexical)
+
 
 def _is_number_only(text: str) -> bool:
     stripped = text.strip().lstrip("#№").strip()
     return stripped.isdigit() and 4 <= len(stripped) <= 12
+
+
+def _has_words(text: str) -> bool:
+    return bool(_WORDS.search(text))

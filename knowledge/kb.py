@@ -53,6 +53,7 @@ class FaqEntry:
     questions: tuple[str, ...]
     keywords: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()  # library topics the entry answers (knowledge/library.py)
 
 
 @dataclass
@@ -148,6 +149,7 @@ def _load_faq(path: Path) -> dict[str, FaqEntry]:
             questions=_strings(raw.get("questions")),
             keywords=_strings(raw.get("keywords")),
             tags=_strings(raw.get("tags")),
+            topics=_strings(raw.get("topic")) + _strings(raw.get("topics")),
         )
         entries.setdefault(entry.id, entry)
     return entries
@@ -202,9 +204,13 @@ def load_knowledge_base(path: Path | str | None = None) -> KnowledgeBase:
     texts = {p.stem: _load_texts(p) for p in sorted((root / "locales").glob("*.yaml"))}
     if not faq and not texts:
         raise KnowledgeBaseError(f"{root}: no faq/*.yaml or locales/*.yaml files")
-    # The knowledge base may live anywhere; the bot's own texts fall back to the demo's.
-    if root != DEMO_KB and not texts:
-        texts = {p.stem: _load_texts(p) for p in sorted((DEMO_KB / "locales").glob("*.yaml"))}
+    if root != DEMO_KB:
+        # A seller's KB may be just answers: the bot's own texts and lexicons come built in,
+        # and a seller's file for a language replaces (lexicon) or extends (texts) the built-in
+        for p in sorted((DEMO_KB / "lexicon").glob("*.yaml")):
+            lexicons.setdefault(p.stem, _load_lexicon(p))
+        for p in sorted((DEMO_KB / "locales").glob("*.yaml")):
+            texts[p.stem] = {**_load_texts(p), **texts.get(p.stem, {})}
     return KnowledgeBase(path=root, faq=faq, lexicons=lexicons, texts=texts)
 
 
@@ -223,22 +229,23 @@ def check_knowledge_base(path: Path | str | None = None, reference: str = "en") 
         return [str(exc)]
     problems: list[str] = []
     root = kb.path
+    product = root.resolve() == DEMO_KB.resolve()  # the product's own KB must be complete
     all_ids = set(kb.entry_ids)
     seen_questions: dict[tuple[str, str], str] = {}
     for language, entries in kb.faq.items():
         where = f"{root / 'faq' / language}.yaml"
         missing = sorted(all_ids - set(entries))
-        if missing:
+        if missing and product:
             problems.append(f"{where}: missing entries {', '.join(missing)}")
         for entry in entries.values():
             label = f"{where}: entry {entry.id!r}"
             if not _ID.match(entry.id):
                 problems.append(f"{label}: id must be lower-case letters, digits and _")
-            if not entry.title:
-                problems.append(f"{label}: empty title")
+            if not entry.title and not entry.questions:
+                problems.append(f"{label}: give it a title or at least one question")
             if not entry.answer:
                 problems.append(f"{label}: empty answer")
-            if len(entry.questions) < 3:
+            if product and len(entry.questions) < 3:
                 problems.append(f"{label}: needs at least 3 example questions")
             unknown = _placeholders(entry.answer) - ANSWER_PLACEHOLDERS
             if unknown:
@@ -254,15 +261,26 @@ def check_knowledge_base(path: Path | str | None = None, reference: str = "en") 
                         f"{label}: question {question!r} is also a question of {other!r}"
                     )
     problems.extend(_check_lexicons(kb))
-    problems.extend(_check_texts(kb, reference))
+    problems.extend(_check_texts(kb, reference, own=_own_texts(root) if not product else None))
     return problems
+
+
+def _own_texts(root: Path) -> dict[str, dict[str, str]]:
+    """A seller's own locale files, before the built-in texts fill what they leave out."""
+    own = {}
+    for path in sorted((root / "locales").glob("*.yaml")):
+        try:
+            own[path.stem] = _load_texts(path)
+        except KnowledgeBaseError:
+            continue
+    return own
 
 
 def _check_lexicons(kb: KnowledgeBase) -> list[str]:
     from knowledge.intents import lexicon_intent  # the same code the bot uses
 
     problems = []
-    for language in kb.faq:
+    for language in kb.faq if kb.path.resolve() == DEMO_KB.resolve() else ():
         if language not in kb.lexicons:
             problems.append(f"{kb.path / 'lexicon' / language}.yaml: missing")
     for language, lexicon in kb.lexicons.items():
@@ -278,20 +296,27 @@ def _check_lexicons(kb: KnowledgeBase) -> list[str]:
     return problems
 
 
-def _check_texts(kb: KnowledgeBase, reference: str) -> list[str]:
+def _check_texts(
+    kb: KnowledgeBase, reference: str, own: dict[str, dict[str, str]] | None = None
+) -> list[str]:
+    """Locale problems; for a seller's KB (``own``) only in the files the seller wrote."""
     problems = []
     base = kb.texts.get(reference)
+    if own is not None and (DEMO_KB / "locales" / f"{reference}.yaml").is_file():
+        base = _load_texts(DEMO_KB / "locales" / f"{reference}.yaml")
     if base is None:
         return [f"{kb.path / 'locales' / reference}.yaml: the reference locale is missing"]
-    languages = set(kb.faq) | set(kb.texts)
-    for language in sorted(languages):
-        texts = kb.texts.get(language)
+    languages = sorted(own) if own is not None else sorted(set(kb.faq) | set(kb.texts))
+    for language in languages:
+        texts = (own if own is not None else kb.texts).get(language)
         where = f"{kb.path / 'locales' / language}.yaml"
         if texts is None:
-            problems.append(f"{where}: missing")
+            if language in kb.faq and language not in kb.texts:
+                problems.append(f"{where}: missing")
             continue
-        for key in sorted(set(base) - set(texts)):
-            problems.append(f"{where}: missing key {key}")
+        if own is None:
+            for key in sorted(set(base) - set(texts)):
+                problems.append(f"{where}: missing key {key}")
         for key in sorted(set(texts) - set(base)):
             problems.append(f"{where}: key {key} is not in {reference}.yaml")
         for key in sorted(set(base) & set(texts)):

@@ -27,6 +27,18 @@ _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")
 _LETTER = re.compile(r"[^\W\d_]")
+# scripts that name one language: a shop that did not configure it still knows what it reads
+_ONE_LANGUAGE_SCRIPTS = (
+    ("ko", re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")),
+    ("he", re.compile(r"[\u0590-\u05ff]")),
+    ("th", re.compile(r"[\u0e00-\u0e7f]")),
+    ("el", re.compile(r"[\u0370-\u03ff]")),
+    ("hy", re.compile(r"[\u0530-\u058f]")),
+    ("ka", re.compile(r"[\u10a0-\u10ff]")),
+    ("hi", re.compile(r"[\u0900-\u097f]")),
+    ("bn", re.compile(r"[\u0980-\u09ff]")),
+    ("ta", re.compile(r"[\u0b80-\u0bff]")),
+)
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -61,6 +73,72 @@ class LinguaScorer:
             if code in self._allowed:
                 result[code] = value.value
         return result
+
+
+class WideLinguaScorer:
+    """Names a language the shop did not configure, with lingua, in two steps.
+
+    All of lingua's high-accuracy models take 1.3 GB; its low-accuracy models for every
+    language about 100 MB, but on chat-length text they name Latin for Italian and Danish for
+    English. So the low-accuracy pass only nominates, and a high-accuracy detector over the
+    configured languages plus the nominee confirms (lingua shares loaded models between
+    detectors: each language seen costs its own model once, about 25 MB; at most
+    :data:`MAX_EXTRA` of them are kept).
+    """
+
+    MAX_EXTRA = 12
+    NOMINATE_AT = 0.9  # below this the low-accuracy pass is guessing
+    NEVER = {"la", "eo"}  # no customer writes Latin or Esperanto; they only catch noise
+
+    def __init__(self, configured: Sequence[str]) -> None:
+        from lingua import LanguageDetectorBuilder
+
+        self._codes = set(configured)
+        self._configured = [_lingua_language(code) for code in configured]
+        self._nominator = (
+            LanguageDetectorBuilder.from_all_languages()
+            .with_low_accuracy_mode()
+            .with_preloaded_language_models()
+            .build()
+        )
+        self._confirmers: dict[str, object] = {}
+
+    def confidences(self, text: str) -> dict[str, float]:
+        """The nominee's high-accuracy confidence against the configured languages."""
+        values = self._nominator.compute_language_confidence_values(text)
+        if not values:
+            return {}
+        nominee = values[0].language.iso_code_639_1.name.lower()
+        if nominee in self._codes or nominee in self.NEVER or values[0].value < self.NOMINATE_AT:
+            return {}
+        confirmer = self._confirmer(nominee)
+        if confirmer is None:
+            return {}
+        confirmed = confirmer.compute_language_confidence_values(text)  # type: ignore[attr-defined]
+        return {v.language.iso_code_639_1.name.lower(): v.value for v in confirmed if v.value}
+
+    def _confirmer(self, code: str) -> object | None:
+        from lingua import LanguageDetectorBuilder
+
+        if code in self._confirmers:
+            return self._confirmers[code]
+        if len(self._confirmers) >= self.MAX_EXTRA:
+            return None
+        try:
+            language = _lingua_language(code)
+        except (AttributeError, ValueError):
+            return None
+        languages = {*self._configured, language}
+        if len(languages) < 2:
+            return None
+        self._confirmers[code] = LanguageDetectorBuilder.from_languages(*languages).build()
+        return self._confirmers[code]
+
+
+def _lingua_language(code: str):  # type: ignore[no-untyped-def]
+    from lingua import IsoCode639_1, Language
+
+    return Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
 
 
 class LangdetectScorer:
@@ -119,6 +197,8 @@ class LanguageDetector:
     """Chooses the language of a chat message from the text and the chat's signals."""
 
     SHORT_LETTERS = 12  # messages with fewer letters count as short
+    WIDE_MIN_LETTERS = 16  # shorter messages are never taken for an unconfigured language
+    WIDE_SURE = 0.5  # the wide detector's confidence needed to name an unconfigured language
 
     def __init__(
         self,
@@ -126,8 +206,12 @@ class LanguageDetector:
         default: str,
         scorer: LanguageScorer | None = None,
         vocabulary: Mapping[str, Iterable[str]] | None = None,
+        wide: LanguageScorer | None = None,
     ) -> None:
         self.languages = list(languages)
+        # every language the detector knows, for customers who write one the shop did not
+        # configure; None: only the configured languages are ever named
+        self._wide = wide
         self.default = default if default in languages else self.languages[0]
         self._scorer = scorer or LinguaScorer(self.languages)
         # word -> languages whose shop vocabulary has it (from the knowledge base)
@@ -166,6 +250,30 @@ class LanguageDetector:
             return "ko"
         return None
 
+    def _unconfigured(self, text: str, letters: int) -> Detection | None:
+        """A language the shop did not configure, when the text clearly is one.
+
+        A script of its own (hangul, Hebrew, Thai...) is certain. Otherwise only a message long
+        enough for statistics counts ("order 10042", "refund" keep the customer's language),
+        and only when the wide detector is sure and puts no configured language near it.
+        """
+        if self._wide is None:
+            return None
+        for language, script in _ONE_LANGUAGE_SCRIPTS:
+            if language not in self.languages and script.search(text):
+                return Detection(language, "script", 1.0)
+        if letters < self.WIDE_MIN_LETTERS or _KANA.search(text) or _HAN.search(text):
+            return None
+        confidences = self._wide.confidences(_strip_noise(text))
+        if not confidences:
+            return None
+        best = max(confidences, key=confidences.__getitem__)
+        configured = max((confidences.get(code, 0.0) for code in self.languages), default=0.0)
+        value = confidences[best]
+        if best not in self.languages and value >= self.WIDE_SURE and value >= 2 * configured:
+            return Detection(best, "detector", value)
+        return None
+
     def detect(
         self, text: str, *, previous: str | None = None, hint: str | None = None
     ) -> Detection:
@@ -176,10 +284,13 @@ class LanguageDetector:
         hint = hint if hint in self.languages else None
         fallback = previous or hint or self.default
         fallback_source = "previous" if previous else "hint" if hint else "default"
+        letters = len(_LETTER.findall(text))
+        unconfigured = self._unconfigured(text, letters)
+        if unconfigured:
+            return unconfigured
         scripted = self._by_script(text)
         if scripted:
             return Detection(scripted, "script", 1.0)
-        letters = len(_LETTER.findall(text))
         if letters == 0:
             return Detection(fallback, fallback_source, 0.0)
         confidences = self._scorer.confidences(_strip_noise(text))

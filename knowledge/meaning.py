@@ -1,0 +1,79 @@
+"""Reading the nearest examples: from label scores to one decision.
+
+:class:`knowledge.semantic.SemanticIndex` ranks every label by its nearest example. This module
+turns that ranking into what the customer gets, with thresholds measured on labelled sets
+(``crossdesk eval``; the figures are in docs/understanding.md):
+
+- each FAQ entry's score is its semantic score plus a share of its lexical score (the shop's
+  exact words are strong evidence the encoder underrates);
+- a label beyond the FAQ (a dispute, an order question, small talk, out of scope, a shop topic
+  this FAQ does not answer) wins when it is closer than every entry and close enough;
+- an entry is answered when it is close and clearly ahead of the next entry, offered with the
+  runner-up when it is only likely, and nothing is answered when nothing is close.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from knowledge.library import ESCALATE, ORDER_STATUS, OUT_OF_SCOPE, SMALLTALK, TOPIC
+from knowledge.retrieval import Candidate
+from knowledge.semantic import LabelScore
+
+LEXICAL_SHARE = 0.35  # how much of the lexical index's score adds to an entry's
+ANSWER_AT = 0.60  # an entry this close (fused) is answered ...
+ANSWER_LEAD = 0.04  # ... when it leads the next entry by this much
+SUGGEST_AT = 0.48  # closer than this: the two best entries are offered
+ESCALATE_AT = 0.50  # a dispute example this close, and closer than any entry
+ORDER_STATUS_AT = 0.50
+SMALLTALK_AT = 0.55
+OUT_OF_SCOPE_LEAD = 0.0  # out of scope wins when at least this much closer than any entry
+TOPIC_LEAD = 0.05  # a shop topic this FAQ does not answer wins by this much (an entry may
+# answer more than the topic it was linked to)
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """The semantic reading of one message."""
+
+    kind: str  # faq | escalate | order_status | smalltalk | out_of_scope | topic | none
+    label: str | None = None  # entry id, escalation reason, smalltalk kind, topic
+    score: float = 0.0
+    sure: bool = True
+    candidates: tuple[Candidate, ...] = field(default=())
+
+
+def read_meaning(ranked: list[LabelScore], lexical: tuple[Candidate, ...]) -> Meaning:
+    """The decision the label ranking and the lexical candidates support."""
+    lexical_scores = {c.entry_id: c.score for c in lexical}
+    entries: dict[str, float] = {}
+    best_other: LabelScore | None = None
+    for item in ranked:
+        if item.label.startswith("faq:"):
+            entry_id = item.label[4:]
+            entries[entry_id] = item.score + LEXICAL_SHARE * lexical_scores.get(entry_id, 0.0)
+        elif best_other is None:
+            best_other = item
+    for entry_id, score in lexical_scores.items():
+        entries.setdefault(entry_id, LEXICAL_SHARE * score)
+    ordered = sorted(entries.items(), key=lambda pair: -pair[1])
+    candidates = tuple(Candidate(entry_id, min(1.0, score)) for entry_id, score in ordered[:3])
+    best_entry = ordered[0][1] if ordered else 0.0
+    runner_up = ordered[1][1] if len(ordered) > 1 else 0.0
+    if best_other is not None and best_other.score > best_entry:
+        label, score = best_other.label, best_other.score
+        if label.startswith(ESCALATE) and score >= ESCALATE_AT:
+            return Meaning("escalate", label[len(ESCALATE) :], score, candidates=candidates)
+        if label == ORDER_STATUS and score >= ORDER_STATUS_AT:
+            return Meaning("order_status", None, score, candidates=candidates)
+        if label.startswith(SMALLTALK) and score >= SMALLTALK_AT:
+            return Meaning("smalltalk", label[len(SMALLTALK) :], score, candidates=candidates)
+        if label == OUT_OF_SCOPE and score >= best_entry + OUT_OF_SCOPE_LEAD:
+            return Meaning("out_of_scope", None, score, candidates=())
+        if label.startswith(TOPIC) and score >= best_entry + TOPIC_LEAD:
+            return Meaning("topic", label[len(TOPIC) :], score, candidates=candidates)
+    if ordered and best_entry >= ANSWER_AT and best_entry - runner_up >= ANSWER_LEAD:
+        return Meaning("faq", ordered[0][0], best_entry, candidates=candidates)
+    if ordered and best_entry >= SUGGEST_AT:
+        return Meaning("faq", ordered[0][0], best_entry, sure=False, candidates=candidates)
+    return Meaning("none", None, best_entry, candidates=candidates)

@@ -1,0 +1,219 @@
+"""Matching by meaning: nearest examples in a multilingual sentence encoder's space.
+
+Every example the bot knows becomes a row of one matrix: the shop's FAQ entries (title,
+questions, and the sentences of the answer) and the intent library (knowledge/library.py). A
+message is encoded once and scored against every row with one matrix-vector product; a label
+scores its best row. Labels are
+
+- ``faq:<entry id>``: the shop's own entry, plus the library topic it answers, whose examples
+  in every language the entry inherits (named with ``topic:`` in the KB, or linked at load when
+  the entry is clearly about one topic);
+- ``topic:<name>``: a library topic no entry answers: the customer asks a shop question this
+  shop's FAQ does not cover, which must not be answered with the nearest entry;
+- ``order_status``, ``escalate.<reason>``, ``smalltalk.<kind>``, ``out_of_scope``.
+
+Answer sentences count a little less than questions (:data:`ANSWER_WEIGHT`): an answer says
+much more than what customers ask.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from knowledge.encoder import EmbeddingCache
+from knowledge.kb import FaqEntry
+from knowledge.library import TOPIC, IntentLibrary
+
+ANSWER_WEIGHT = 0.85
+TITLE_WEIGHT = 0.95
+LINK_AT = 0.40  # an entry is linked to a topic whose examples it resembles this much ...
+LINK_MARGIN = 0.05  # ... and more than any other topic by this much
+SECOND_LINK_AT = 0.55  # a second topic: this close, and ...
+SECOND_LINK_WITHIN = 0.10  # ... within this much of the first
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    """A label and how close the message is to its nearest example (cosine, weighted)."""
+
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class TopicLink:
+    """Which library topic an FAQ entry answers, and how that was decided."""
+
+    entry_id: str
+    topic: str
+    source: str  # "named" (topic: in the KB), "id" (the entry's id is the topic), "inferred"
+    score: float = 1.0
+
+
+def answer_sentences(answer: str, limit: int = 6) -> list[str]:
+    """The first ``limit`` sentences of an answer, each long enough to mean something."""
+    parts = [part.strip() for part in _SENTENCE_END.split(answer.replace("\n", " "))]
+    return [part for part in parts if len(part) >= 8][:limit]
+
+
+class SemanticIndex:
+    """Every example's vector, grouped by label, for nearest-example scoring."""
+
+    def __init__(
+        self,
+        faq: Mapping[str, Mapping[str, FaqEntry]],
+        library: IntentLibrary,
+        cache: EmbeddingCache,
+    ) -> None:
+        self.encoder = cache.encoder
+        entries = _entries_by_id(faq)
+        rows: list[tuple[str, str, str, float]] = []  # label, language, text, weight
+        for entry_id, versions in entries.items():
+            for entry in versions:
+                label = "faq:" + entry_id
+                if entry.title:
+                    rows.append((label, entry.language, entry.title, TITLE_WEIGHT))
+                rows.extend((label, entry.language, q, 1.0) for q in entry.questions)
+                rows.extend(
+                    (label, entry.language, s, ANSWER_WEIGHT)
+                    for s in answer_sentences(entry.answer)
+                )
+        self.links = self._link_topics(entries, library, cache, rows)
+        owner = {link.topic: "faq:" + link.entry_id for link in self.links}
+        for label in library.labels():
+            target = (
+                owner.get(label.removeprefix(TOPIC), label) if label.startswith(TOPIC) else label
+            )
+            rows.extend((target, lang, text, 1.0) for lang, text in library.sentences(label))
+        rows.sort(key=lambda row: row[0])
+        self.labels = sorted({row[0] for row in rows})
+        number = {label: i for i, label in enumerate(self.labels)}
+        self._owner = np.asarray([number[row[0]] for row in rows], dtype=np.int64)
+        self._starts = np.searchsorted(self._owner, np.arange(len(self.labels)))
+        self._weights = np.asarray([row[3] for row in rows], dtype=np.float32)
+        self.row_languages = [row[1] for row in rows]
+        self.row_texts = [row[2] for row in rows]
+        self._matrix = cache.vectors(self.row_texts) if rows else np.zeros((0, 1), np.float32)
+
+    @property
+    def size(self) -> int:
+        return len(self.row_texts)
+
+    def encode(self, text: str) -> np.ndarray:
+        return self.encoder.encode([text])[0]
+
+    def rank(self, vector: np.ndarray) -> list[LabelScore]:
+        """Every label by its best example's weighted cosine with ``vector``, best first."""
+        if not self.labels:
+            return []
+        cosines = (self._matrix @ vector) * self._weights
+        best = np.maximum.reduceat(cosines, self._starts)
+        order = np.argsort(-best)
+        return [LabelScore(self.labels[i], float(best[i])) for i in order]
+
+    def nearest(self, vector: np.ndarray, limit: int = 5) -> list[tuple[str, str, float]]:
+        """The ``limit`` nearest examples as (label, text, cosine): for explaining a decision."""
+        cosines = (self._matrix @ vector) * self._weights
+        top = np.argsort(-cosines)[:limit]
+        return [(self.labels[self._owner[i]], self.row_texts[i], float(cosines[i])) for i in top]
+
+    @staticmethod
+    def _link_topics(
+        entries: Mapping[str, list[FaqEntry]],
+        library: IntentLibrary,
+        cache: EmbeddingCache,
+        rows: list[tuple[str, str, str, float]],
+    ) -> list[TopicLink]:
+        """Each entry's topics: named in the KB, the entry's own id, or clearly inferred.
+
+        An inferred topic goes to the one entry closest to it, so two entries never share a
+        topic's examples by guesswork.
+        """
+        links: list[TopicLink] = []
+        taken: set[str] = set()
+        unnamed = []
+        for entry_id, versions in entries.items():
+            named = [t for entry in versions for t in entry.topics if t in library.topics]
+            if not named and entry_id in library.topics:
+                links.append(TopicLink(entry_id, entry_id, "id"))
+                taken.add(entry_id)
+            elif named:
+                for topic in dict.fromkeys(named):
+                    links.append(TopicLink(entry_id, topic, "named"))
+                    taken.add(topic)
+            else:
+                unnamed.append(entry_id)
+        free = [t for t in library.topics if t not in taken]
+        if not unnamed or not free:
+            return links
+        topic_vectors = {
+            topic: cache.vectors([text for _, text in library.sentences(TOPIC + topic)])
+            for topic in free
+        }
+        proposals: list[tuple[float, str, str]] = []
+        for entry_id in unnamed:
+            texts = [row[2] for row in rows if row[0] == "faq:" + entry_id and row[3] >= 0.9]
+            if not texts:
+                continue
+            vectors = cache.vectors(texts)
+            scored = sorted(
+                (
+                    (float(np.mean(np.max(vectors @ tv.T, axis=1))), topic)
+                    for topic, tv in topic_vectors.items()
+                    if len(tv)
+                ),
+                reverse=True,
+            )
+            if not scored:
+                continue
+            best = scored[0][0]
+            second = scored[1][0] if len(scored) > 1 else 0.0
+            if best < LINK_AT or best - second < LINK_MARGIN:
+                continue
+            proposals.append((best, entry_id, scored[0][1]))
+            # an entry may answer a second topic as well ("change or cancel an order")
+            proposals.extend(
+                (score, entry_id, topic)
+                for score, topic in scored[1:3]
+                if score >= SECOND_LINK_AT and score >= best - SECOND_LINK_WITHIN
+            )
+        for score, entry_id, topic in sorted(proposals, reverse=True):
+            if topic not in taken:  # a topic goes to the entry closest to it
+                links.append(TopicLink(entry_id, topic, "inferred", score))
+                taken.add(topic)
+        return links
+
+    def suggest_topics(
+        self, library: IntentLibrary, cache: EmbeddingCache, entries: Iterable[FaqEntry]
+    ) -> dict[str, list[tuple[str, float]]]:
+        """For ``crossdesk kb check``: the three closest topics of each entry."""
+        suggestions: dict[str, list[tuple[str, float]]] = {}
+        by_id = _entries_by_id({"": {f"{e.language}:{e.id}": e for e in entries}})
+        for versions in by_id.values():
+            for entry in versions:
+                texts = [entry.title, *entry.questions] if entry.title else list(entry.questions)
+                if not texts:
+                    continue
+                vectors = cache.vectors(texts)
+                scored = []
+                for topic in library.topics:
+                    examples = [text for _, text in library.sentences(TOPIC + topic)]
+                    if examples:
+                        tv = cache.vectors(examples)
+                        scored.append((float(np.mean(np.max(vectors @ tv.T, axis=1))), topic))
+                scored.sort(reverse=True)
+                suggestions.setdefault(entry.id, [(t, s) for s, t in scored[:3]])
+        return suggestions
+
+
+def _entries_by_id(faq: Mapping[str, Mapping[str, FaqEntry]]) -> dict[str, list[FaqEntry]]:
+    by_id: dict[str, list[FaqEntry]] = {}
+    for _language, entries in sorted(faq.items()):
+        for entry in entries.values():
+            by_id.setdefault(entry.id, []).append(entry)
+    return by_id

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from bot.app import Knowledge, build_knowledge
 from bot.config import Settings
 from knowledge.classifier import Action, Classification
+from knowledge.library import OUT_OF_SCOPE
 
 
 def reply_text(knowledge: Knowledge, result: Classification, default_language: str) -> str:
@@ -39,6 +40,8 @@ def reply_text(knowledge: Knowledge, result: Classification, default_language: s
         return texts.get("escalation.opened", language, ticket="…", when=when)
     if result.action is Action.SMALLTALK:
         return texts.get(f"smalltalk.{result.intent}", language)
+    if result.intent == OUT_OF_SCOPE:
+        return texts.get("fallback.out_of_scope", language)
     return texts.get("fallback.text", language)
 
 

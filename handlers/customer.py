@@ -8,6 +8,7 @@ a person. Two fallbacks in a row open a ticket by themselves.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -16,6 +17,8 @@ from handlers import escalation, orders
 from handlers.messages import Button, IncomingMessage, Reply
 from handlers.services import Services
 from knowledge.classifier import Action, Classification
+from knowledge.language_names import language_names
+from knowledge.library import OUT_OF_SCOPE
 from store.conversation_log import log_entry
 from store.customers import remember_language
 from store.models import Contact, FaqFeedback
@@ -108,7 +111,12 @@ def handle_text(
         explicit_language=contact.language if contact.language_explicit else None,
     )
     remember_language(contact, result.language)
+    customer_language = result.language
+    if customer_language not in services.support.languages:
+        result = _understood_in_default(services, text, result)
     replies = act(services, session, contact, result, text)
+    if customer_language != result.language:
+        replies = _in_customer_language(services, replies, customer_language)
     if result.truncated:
         replies.insert(
             0,
@@ -116,6 +124,56 @@ def handle_text(
         )
     log_turn(session, contact, text, result, replies, now)
     return replies
+
+
+def _understood_in_default(services: Services, text: str, result: Classification) -> Classification:
+    """A message in a language the shop did not configure, answered in the default language.
+
+    The encoder reads most languages itself; one it was not trained on is translated to the
+    default language first, when a translator is configured.
+    """
+    default = services.support.default_language
+    encoder_languages = services.classifier.encoder_languages
+    if (
+        services.translator.enabled
+        and encoder_languages is not None
+        and result.language not in encoder_languages
+    ):
+        translated = escalation.translate(services, text, result.language, default)
+        if translated:
+            result = services.classifier.classify(translated, explicit_language=default)
+    return replace(result, language=default)
+
+
+def _in_customer_language(services: Services, replies: list[Reply], language: str) -> list[Reply]:
+    """Replies translated into ``language`` when a translator can; else one line says why not.
+
+    Never silently in a third language: the customer learns that the answer is in the default
+    language because theirs is not one the shop writes.
+    """
+    texts, default = services.texts, services.support.default_language
+    out = []
+    for reply in replies:
+        translated = (
+            escalation.translate(services, reply.text, reply.language or default, language)
+            if services.translator.enabled
+            else None
+        )
+        if translated:
+            note = texts.get("answer.machine_translated", default)
+            out.append(replace(reply, text=f"{translated}\n\n{note}", language=language))
+        else:
+            out.append(reply)
+    if out and out[0].language != language:
+        names = language_names(default)
+        note = texts.get(
+            "answer.language_unavailable",
+            default,
+            language=names.get(language, language),
+            answer_language=names.get(default, default),
+        )
+        out[0] = replace(out[0], text=f"{note}\n\n{out[0].text}")
+    return out
 
 
 def act(
@@ -134,7 +192,15 @@ def act(
     if result.action is Action.ORDER_STATUS:
         return [orders.customer_order_reply(services, session, contact, result.order, language)]
     if result.action is Action.SMALLTALK:
-        return [Reply(texts.get(f"smalltalk.{result.intent}", language), language=language)]
+        # "are you a bot?": yes, and a person is one button away
+        buttons = ((human_button(services, language),),) if result.intent == "bot_question" else ()
+        return [
+            Reply(
+                texts.get(f"smalltalk.{result.intent}", language),
+                buttons=buttons,
+                language=language,
+            )
+        ]
     if result.action is Action.FAQ and result.sure and result.intent:
         return [faq_reply(services, result.intent, language)]
     if result.action is Action.FAQ and result.candidates:
@@ -152,6 +218,9 @@ def act(
         )
         rows += ((Button(texts.get("button.none_of_these", language), "human"),),)
         return [Reply(texts.get("fallback.unsure", language), buttons=rows, language=language)]
+    if result.intent == OUT_OF_SCOPE:
+        # off-topic ("a poem about cats"): a polite word on what the bot is for, not a ticket
+        return [Reply(texts.get("fallback.out_of_scope", language), language=language)]
     contact.unanswered_count += 1
     if contact.unanswered_count >= UNANSWERED_LIMIT:
         contact.unanswered_count = 0

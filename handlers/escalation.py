@@ -26,6 +26,7 @@ PRIORITY = {
     "wrong_item": 1,
     "not_received": 1,
     "refund_demand": 1,
+    "complaint": 1,
     "human": 2,
     "unanswered": 2,
 }

@@ -92,6 +92,7 @@ class Classifier:
         self.index = index
         self.semantic = semantic
         self._english = kb.lexicons.get("en")
+        self.encoder_languages = semantic.encoder.languages if semantic else frozenset()
         self._other_shops = OtherShops(kb.lexicons.values())
 
     def classify(

@@ -26,7 +26,7 @@ _WORD_GAP = r"[\s:：#№.\-]*(?:(?:number|nummer|numéro|número|numero|ном�
 
 # The reason a ticket is filed under when a message shows several: the costliest first.
 REASONS_BY_WEIGHT = ("chargeback", "damaged", "wrong_item", "refund_demand", "not_received",
-                     "angry", "human")  # fmt: skip
+                     "angry", "complaint", "human")  # fmt: skip
 
 
 def find_escalations(text: str, lexicons: Iterable[Lexicon]) -> list[str]:

@@ -23,12 +23,12 @@ from knowledge.semantic import LabelScore
 LEXICAL_SHARE = 0.35  # how much of the lexical index's score adds to an entry's
 ANSWER_AT = 0.60  # an entry this close (fused) is answered ...
 ANSWER_LEAD = 0.04  # ... when it leads the next entry by this much
-SUGGEST_AT = 0.48  # closer than this: the two best entries are offered
-ESCALATE_AT = 0.50  # a dispute example this close, and closer than any entry
+SUGGEST_AT = 0.50  # closer than this: the two best entries are offered
+ESCALATE_AT = 0.40  # a dispute example this close, and closer than any entry
 ORDER_STATUS_AT = 0.50
 SMALLTALK_AT = 0.55
 OUT_OF_SCOPE_LEAD = 0.0  # out of scope wins when at least this much closer than any entry
-TOPIC_LEAD = 0.05  # a shop topic this FAQ does not answer wins by this much (an entry may
+TOPIC_LEAD = 0.10  # a shop topic this FAQ does not answer wins by this much (an entry may
 # answer more than the topic it was linked to)
 
 
@@ -69,7 +69,7 @@ def read_meaning(ranked: list[LabelScore], lexical: tuple[Candidate, ...]) -> Me
         if label.startswith(SMALLTALK) and score >= SMALLTALK_AT:
             return Meaning("smalltalk", label[len(SMALLTALK) :], score, candidates=candidates)
         if label == OUT_OF_SCOPE and score >= best_entry + OUT_OF_SCOPE_LEAD:
-            return Meaning("out_of_scope", None, score, candidates=())
+            return Meaning("out_of_scope", OUT_OF_SCOPE, score, candidates=())
         if label.startswith(TOPIC) and score >= best_entry + TOPIC_LEAD:
             return Meaning("topic", label[len(TOPIC) :], score, candidates=candidates)
     if ordered and best_entry >= ANSWER_AT and best_entry - runner_up >= ANSWER_LEAD:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.app import App, build_app, build_knowledge
 from bot.config import Settings
+from knowledge.classifier import Action
 from store.demo import generate_demo_shop
 from store.models import Contact, ConversationEntry, FaqFeedback, Order, Ticket
 from tests.handlers.conversation import outbox_rows, press, say
@@ -149,14 +150,36 @@ def test_chargeback_threat_is_urgent(app: App) -> None:
         assert ticket is not None and ticket.reason == "chargeback" and ticket.priority == 0
 
 
-def test_two_fallbacks_in_a_row_open_a_ticket(app: App) -> None:
+def test_off_topic_gets_a_scope_answer_and_no_ticket(app: App) -> None:
     first = say(app, "what's the weather like in Paris tomorrow?")
+    assert first[0].text == app.knowledge.texts.get("fallback.out_of_scope", "en")
+    say(app, "can you write me a poem about cats")
+    with app.sessions() as session:
+        assert session.scalar(select(Ticket)) is None
+
+
+def test_two_fallbacks_in_a_row_open_a_ticket(app: App) -> None:
+    # messages the bot does not understand (not off-topic ones, which get a scope answer)
+    unclear = [
+        text
+        for text in ("zzkx pflorb wimmick", "qwxz vbnm plokij", "hmm the thing with the stuff")
+        if app.knowledge.classifier.classify(text).action is Action.FALLBACK
+        and app.knowledge.classifier.classify(text).intent != "out_of_scope"
+    ]
+    assert len(unclear) >= 2, unclear
+    first = say(app, unclear[0])
     assert first[0].text == app.knowledge.texts.get("fallback.text", "en")
     assert [b.action for row in first[0].buttons for b in row] == ["human"]
-    say(app, "can you tell me a joke about cats")
+    say(app, unclear[1])
     with app.sessions() as session:
         ticket = session.scalar(select(Ticket))
         assert ticket is not None and ticket.reason == "unanswered"
+
+
+def test_are_you_a_bot_is_answered_with_a_person_one_button_away(app: App) -> None:
+    reply = say(app, "am I talking to a bot?")[0]
+    assert reply.text == app.knowledge.texts.get("smalltalk.bot_question", "en")
+    assert [b.action for row in reply.buttons for b in row] == ["human"]
 
 
 def test_smalltalk_empty_nontext_and_unknown_command(app: App) -> None:

@@ -87,7 +87,7 @@ class WideLinguaScorer:
     """
 
     MAX_EXTRA = 12
-    NOMINATE_AT = 0.9  # below this the low-accuracy pass is guessing
+    NOMINATE_AT = 0.8  # below this the low-accuracy pass is guessing
     NEVER = {"la", "eo"}  # no customer writes Latin or Esperanto; they only catch noise
 
     def __init__(self, configured: Sequence[str]) -> None:
@@ -261,7 +261,9 @@ class LanguageDetector:
             return None
         for language, script in _ONE_LANGUAGE_SCRIPTS:
             if language not in self.languages and script.search(text):
-                return Detection(language, "script", 1.0)
+                # the script must carry the message, not one word of it ("... 📦 שלום")
+                if len(script.findall(text)) * 2 >= letters:
+                    return Detection(language, "script", 1.0)
         if letters < self.WIDE_MIN_LETTERS or _KANA.search(text) or _HAN.search(text):
             return None
         confidences = self._wide.confidences(_strip_noise(text))

@@ -260,10 +260,9 @@ class LanguageDetector:
         if self._wide is None:
             return None
         for language, script in _ONE_LANGUAGE_SCRIPTS:
-            if language not in self.languages and script.search(text):
-                # the script must carry the message, not one word of it ("... 📦 שלום")
-                if len(script.findall(text)) * 2 >= letters:
-                    return Detection(language, "script", 1.0)
+            # the script must carry the message, not one word of it ("... 📦 שלום")
+            if language not in self.languages and len(script.findall(text)) * 2 >= max(letters, 1):
+                return Detection(language, "script", 1.0)
         if letters < self.WIDE_MIN_LETTERS or _KANA.search(text) or _HAN.search(text):
             return None
         confidences = self._wide.confidences(_strip_noise(text))

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -273,6 +274,11 @@ class AlertState(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     acked_by: Mapped[str | None] = mapped_column(String(200))
     acked_severity: Mapped[str | None] = mapped_column(String(12))
+    # The alert's lifecycle step: it goes up by one at every step (fired, changed, told again,
+    # resolved) and starts from the clock in microseconds when the row is created, so it also
+    # grows past the steps of a row that was pruned. (fingerprint, step) names each telling
+    # of the alert, and the outbox key of a message is derived from those of its alerts.
+    step: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Silence(Base):

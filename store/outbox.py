@@ -174,12 +174,21 @@ def pending_count(session: Session) -> int:
 
 
 def remember_ref(session: Session, key: str, channel: str, chat_id: str, message_id: str) -> None:
-    """Remember where a message keyed ``key`` landed on ``channel`` (for threads and edits)."""
-    ref = session.get(MessageRef, (key, channel))
-    if ref is None:
-        session.add(MessageRef(key=key, channel=channel, chat_id=chat_id, message_id=message_id))
-    else:
-        ref.chat_id, ref.message_id = chat_id, message_id
+    """Remember where a message keyed ``key`` landed on ``channel`` (for threads and edits).
+
+    Inserted with ``ON CONFLICT DO NOTHING`` and then set: two deliverers recording the same
+    key (a card and its edit, sent by two replicas) never fail on the key; the later wins.
+    """
+    session.execute(
+        insert_ignoring(session, MessageRef, ["key", "channel"]).values(
+            key=key, channel=channel, chat_id=chat_id, message_id=message_id
+        )
+    )
+    session.execute(
+        update(MessageRef)
+        .where(MessageRef.key == key, MessageRef.channel == channel)
+        .values(chat_id=chat_id, message_id=message_id)
+    )
 
 
 def find_ref(session: Session, key: str, channel: str) -> MessageRef | None:

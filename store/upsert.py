@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ def insert_ignoring(
     model: Any,
     conflict: Sequence[str],
     where: ColumnElement[bool] | None = None,
-) -> Any:
+) -> Insert:
     """``INSERT INTO model ... ON CONFLICT (conflict) [WHERE where] DO NOTHING`` for the
     session's database; add ``.values()`` / ``.returning()`` and execute it in ``session``.
 

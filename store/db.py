@@ -114,6 +114,24 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+def advance_sequence(session: Session, table: str, column: str = "id") -> None:
+    """Move ``table.column``'s sequence past the largest id stored (PostgreSQL).
+
+    Rows written with explicit ids (the demo shop numbers its customers to link their
+    orders) leave the sequence behind, and the next row the database numbers itself would
+    get an id already taken. SQLite numbers past the largest rowid by itself.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            f"SELECT setval(pg_get_serial_sequence(:table, :column), "
+            f'coalesce(max("{column}"), 1), max("{column}") IS NOT NULL) FROM "{table}"'
+        ),
+        {"table": table, "column": column},
+    )
+
+
 def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 

@@ -64,3 +64,42 @@ def test_three_replicas_upgrading_a_fresh_database_at_once_all_succeed(
     engine = create_store_engine(db_url)
     assert current_revision(engine) is not None
     engine.dispose()
+
+
+HEADER = (
+    "order_id,placed_at,customer_email,customer_name,country,postcode,language,status,"
+    "total,currency,carrier,tracking_number,shipped_at,promised_delivery,delivered_at,"
+    "last_scan_at,sku,quantity\n"
+)
+
+
+def test_orders_of_new_customers_import_after_the_demo_shop(db_url: str, tmp_path: Path) -> None:
+    from datetime import date
+
+    from sqlalchemy import func, select
+
+    from store.db import session_factory, upgrade
+    from store.demo import generate_demo_shop
+    from store.importers import import_orders
+    from store.models import Customer
+
+    engine = create_store_engine(db_url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    with sessions() as session, session.begin():
+        made = generate_demo_shop(session, orders=50, products=5, seed=3, today=date(2026, 3, 1))
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        HEADER
+        + "".join(
+            f"77{n},2026-03-01T10:00:00,new{n}@shop.example,New {n},DE,10115,de,paid,9.90,EUR,"
+            ",,,,,,SKU-1,1\n"
+            for n in range(3)
+        ),
+        encoding="utf-8",
+    )
+    with sessions() as session, session.begin():
+        assert import_orders(session, path).created == 3  # new ids after the demo's own
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Customer)) == made.customers + 3
+    engine.dispose()

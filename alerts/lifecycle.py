@@ -12,6 +12,9 @@ One run of one rule, in one transaction:
 4. **route**: the rule's targets (:func:`route`);
 5. **notify**: one outbox row per target channel (:func:`notify`), written in the same
    transaction as the state changes, so a crash or a chat outage neither loses nor repeats one.
+   Its key names the alerts it tells and the lifecycle step of each (``alerts/groups.py``),
+   never the time: two runs in one second that tell different alerts queue two messages, and
+   a run's alerts are marked told only together with a row that tells them.
 
 Memory stays flat: alerts stream in chunks, each with its state, and the alerts that resolved
 are found in SQL (``store.alert_state``), not by holding every fingerprint in Python.
@@ -21,23 +24,24 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.rules import BATCH, SEVERITY_RANK, Alert, Rule, build_rules
+from alerts.groups import CHANGED, NEW, QUIET, REPEAT, AlertGroup, GroupEntry
+from alerts.rules import BATCH, Alert, Rule, build_rules
 from alerts.settings import AlertSettings
 from store import alert_state, outbox
 from store.alert_state import FIRING, NOTIFIED, RESOLVED, StateRow
 from store.clock import Clock, utcnow
 
+__all__ = ["CHANGED", "NEW", "QUIET", "REPEAT", "AlertEngine", "AlertGroup", "GroupEntry"]
 log = logging.getLogger(__name__)
 CHUNK = 1000
-NEW, CHANGED, REPEAT, QUIET = "new", "changed", "repeat", "quiet"
+_MICROSECOND = timedelta(microseconds=1)
 
 
 # --- dedupe -----------------------------------------------------------------------------------
@@ -75,6 +79,7 @@ def state_change(
     told = {"state": NOTIFIED, "last_notified_at": now} if speaks else {"state": FIRING}
     if previous is None or previous.state == RESOLVED:
         return {
+            "step": first_step(now) if previous is None else previous.step + 1,
             "fingerprint": alert.fingerprint,
             "rule": alert.rule,
             "subject": alert.subject,
@@ -90,6 +95,7 @@ def state_change(
         }
     if reason == CHANGED:
         return {
+            "step": previous.step + 1,
             "fingerprint": alert.fingerprint,
             "severity": alert.severity,
             "facts": alert.facts,
@@ -101,55 +107,10 @@ def state_change(
     return None  # unchanged, or told again: store.alert_state.record_told updates those
 
 
-# --- group ------------------------------------------------------------------------------------
-
-
-@dataclass
-class GroupEntry:
-    """One alert as a message lists it."""
-
-    subject: str
-    severity: str
-    facts: dict[str, Any]
-    score: float
-
-    def rank(self) -> tuple[int, float, str]:
-        return (SEVERITY_RANK.get(self.severity, 9), -self.score, self.subject)
-
-
-@dataclass
-class AlertGroup:
-    """The alerts of one rule told in one message: counts plus the ``top`` worst, in bounded
-    memory however many alerts join."""
-
-    rule: str
-    group_by: tuple[str, ...]
-    top: int
-    count: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
-    severities: Counter[str] = field(default_factory=Counter)
-    counts: dict[str, Counter[str]] = field(default_factory=dict)
-    _entries: list[GroupEntry] = field(default_factory=list)
-
-    def add(self, entry: GroupEntry, reason: str = NEW) -> None:
-        self.count += 1
-        self.reasons[reason] += 1
-        self.severities[entry.severity] += 1
-        for key in self.group_by:
-            counter = self.counts.get(key)
-            if counter is None:
-                counter = self.counts[key] = Counter()
-            counter[str(entry.facts.get(key) or "-")] += 1
-        self._entries.append(entry)
-        if len(self._entries) > 4 * self.top:
-            self._entries = sorted(self._entries, key=GroupEntry.rank)[: self.top]
-
-    def worst(self) -> list[GroupEntry]:
-        """The ``top`` worst alerts, worst first."""
-        return sorted(self._entries, key=GroupEntry.rank)[: self.top]
-
-    def __bool__(self) -> bool:
-        return self.count > 0
+def first_step(now: datetime) -> int:
+    """The step of a new alert row: the clock in microseconds, so it is above every step of
+    an earlier row of the same fingerprint (pruned at least ``resolved_retention_days`` ago)."""
+    return (now - datetime(1970, 1, 1)) // _MICROSECOND
 
 
 # --- route and notify -------------------------------------------------------------------------
@@ -184,14 +145,19 @@ def notify(
     """Queue one staff message per target channel in ``session``; returns how many rows."""
     queued = 0
     for channel in targets:
+        dedupe_key = f"{key}:{channel}"
         row = outbox.enqueue(
             session,
             channel=channel,
             kind=kind,
             payload={"to": "staff", "text": text, "buttons": buttons, "mention": mention},
             now=now,
-            dedupe_key=f"{key}:{channel}",
+            dedupe_key=dedupe_key,
         )
+        if row is None and not outbox.is_queued(session, dedupe_key):
+            # cannot happen while outbox rows are kept; if it did, the run's alerts would be
+            # marked told with nothing telling them: roll the run back instead
+            raise RuntimeError(f"outbox row {dedupe_key} was neither added nor found")
         queued += row is not None
     return queued
 
@@ -262,7 +228,8 @@ class AlertEngine:
                     rule_silenced or stored.fingerprint in fingerprints or stored.state != NOTIFIED
                 )
                 if not quiet:
-                    gone.add(GroupEntry(stored.subject, stored.severity, stored.facts, 0.0))
+                    entry = GroupEntry(stored.subject, stored.severity, stored.facts, 0.0)
+                    gone.add(entry, step=stored.step + 1)  # resolve_unseen takes the step
             alert_state.record_told(session, now)
             report.resolved = alert_state.resolve_unseen(session, name, now)
             report.told = told.count
@@ -298,10 +265,11 @@ class AlertEngine:
             if change is not None:
                 (inserts if before is None else updates).append(change)
             elif speaks:
-                again.append(alert.fingerprint)
+                again.append(alert.fingerprint)  # record_told moves it one step on
             if speaks:
                 entry = GroupEntry(alert.subject, alert.severity, alert.facts, alert.score)
-                told.add(entry, reason)
+                step = change["step"] if change is not None else before.step + 1  # type: ignore[union-attr]
+                told.add(entry, reason, step=step)
         alert_state.insert_states(session, inserts)
         alert_state.update_states(session, updates)
         alert_state.mark_told(session, again)
@@ -318,7 +286,7 @@ class AlertEngine:
             queued += notify(
                 session,
                 kind="alert.firing",
-                key=f"alert:{told.rule}:firing:{stamp}",
+                key=told.key("firing"),
                 text=text,
                 buttons=buttons,
                 targets=targets,
@@ -329,7 +297,7 @@ class AlertEngine:
             queued += notify(
                 session,
                 kind="alert.resolved",
-                key=f"alert:{gone.rule}:resolved:{stamp}",
+                key=gone.key("resolved"),
                 text=self.renderer.resolved(gone),
                 buttons=[],
                 targets=targets,

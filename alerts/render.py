@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Protocol
 
-from alerts.lifecycle import REPEAT, AlertGroup, GroupEntry
+from alerts.groups import REPEAT, AlertGroup, GroupEntry
 from alerts.settings import AlertSettings
 
 COUNTS_SHOWN = 6  # values listed per count line; the rest are summed as "others"

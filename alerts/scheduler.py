@@ -6,6 +6,12 @@ never overlapped by the next) and ``misfire_grace_time``. The database work runs
 thread so chat updates keep flowing; after a run ``on_run`` is called (the bot wakes its
 delivery worker there to send what the run queued).
 
+With several replicas on PostgreSQL one of them leads (``store/leader.py``): it holds a
+session-level advisory lock, and only it evaluates rules. The job ``alerts.leader`` asks every
+``LEADER_RETRY_SECONDS`` on every replica, so a follower takes the lead within a minute when
+the leader dies; each rule run asks again first, so a replica that lost its lead meanwhile
+skips. On SQLite the one process always leads.
+
 This module knows the alert engine and APScheduler only; ``bot/alert_jobs.py`` wires it to the
 running bot.
 """
@@ -18,6 +24,7 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -25,8 +32,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from alerts.lifecycle import AlertEngine, RuleRun
 from alerts.settings import AlertSettings
+from store.leader import LeaderLock
 
 log = logging.getLogger(__name__)
+LEADER_RETRY_SECONDS = 60  # how soon a follower takes over from a leader that died
 
 
 def trigger_for(settings: AlertSettings, rule: str, timezone: ZoneInfo) -> BaseTrigger:
@@ -38,31 +47,67 @@ def trigger_for(settings: AlertSettings, rule: str, timezone: ZoneInfo) -> BaseT
 
 
 async def run_rule_job(
-    engine: AlertEngine, on_run: Callable[[], None], rule: str
+    engine: AlertEngine, on_run: Callable[[], None], rule: str, leader: LeaderLock | None = None
 ) -> RuleRun | None:
-    """One scheduled run: evaluate in a worker thread, then call ``on_run``."""
+    """One scheduled run: evaluate in a worker thread if this replica leads (a report with
+    ``ran`` False if it does not), then call ``on_run``; None if the run failed."""
+
+    def run() -> RuleRun:
+        if leader is not None and not leader.lead():
+            return RuleRun(rule, ran=False)
+        return engine.run_rule(rule)
+
     try:
-        report = await asyncio.to_thread(engine.run_rule, rule)
+        report = await asyncio.to_thread(run)
     except Exception:
         log.exception("alert rule %s failed; it runs again at its next time", rule)
         return None
-    on_run()
+    if report.ran:
+        on_run()
     return report
 
 
+async def leader_job(leader: LeaderLock) -> bool:
+    """Keep or take the lead (in a worker thread); whether this replica leads now."""
+    try:
+        return await asyncio.to_thread(leader.lead)
+    except Exception:
+        log.exception("asking for the %s lead failed; asking again later", leader.name)
+        return False
+
+
 def schedule_rules(
-    engine: AlertEngine, *, timezone: ZoneInfo, on_run: Callable[[], None]
+    engine: AlertEngine,
+    *,
+    timezone: ZoneInfo,
+    on_run: Callable[[], None],
+    leader: LeaderLock | None = None,
 ) -> AsyncIOScheduler:
-    """Start one job per enabled rule in the running event loop; returns the scheduler."""
+    """Start one job per enabled rule in the running event loop, and with ``leader`` the
+    ``alerts.leader`` job (released when the scheduler shuts down); returns the scheduler."""
     settings = engine.settings
     scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=timezone)
+    if leader is not None:
+        scheduler.add_job(
+            leader_job,
+            IntervalTrigger(seconds=LEADER_RETRY_SECONDS, timezone=timezone),
+            args=[leader],
+            id="alerts.leader",
+            name="alert scheduler leadership",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(timezone),
+        )
+        # one unlock as the scheduler stops (the bot is shutting down): another replica
+        # takes over at its next try instead of when this process has exited
+        scheduler.add_listener(lambda _: leader.release(), EVENT_SCHEDULER_SHUTDOWN)
     for rule in settings.enabled_rules():
         trigger = trigger_for(settings, rule, timezone)
         first = datetime.now(timezone) if isinstance(trigger, IntervalTrigger) else None
         scheduler.add_job(
             run_rule_job,
             trigger,
-            args=[engine, on_run, rule],
+            args=[engine, on_run, rule, leader],
             id=f"alerts.{rule}",
             name=f"alert rule {rule}",
             coalesce=True,

@@ -17,6 +17,7 @@ from alerts.render import AlertRenderer
 from alerts.scheduler import schedule_rules
 from bot.app import App
 from bot.delivery import Deliverer
+from store.leader import LeaderLock
 
 
 def build_engine(app: App) -> AlertEngine:
@@ -40,7 +41,10 @@ def engine_targets(engine: AlertEngine, rule: str) -> list[str]:
 def start_alert_scheduler(
     app: App, deliverer: Deliverer, *, engine: AlertEngine | None = None
 ) -> AsyncIOScheduler:
-    """Schedule every enabled rule in the running loop; each run wakes ``deliverer``."""
+    """Schedule every enabled rule in the running loop; each run wakes ``deliverer``.
+
+    Only the replica that leads (``store/leader.py``: a PostgreSQL advisory lock; SQLite's
+    one process always leads) evaluates the rules; the others keep asking to take over."""
     engine = engine or build_engine(app)
     targets = {t for rule in engine.settings.enabled_rules() for t in engine_targets(engine, rule)}
     if "console" in targets and "console" not in deliverer.senders:
@@ -48,4 +52,5 @@ def start_alert_scheduler(
 
         deliverer.senders["console"] = ConsoleSender(sys.stdout)
     timezone = ZoneInfo(app.settings.support.timezone)
-    return schedule_rules(engine, timezone=timezone, on_run=deliverer.wake)
+    leader = LeaderLock(app.engine, "alerts")
+    return schedule_rules(engine, timezone=timezone, on_run=deliverer.wake, leader=leader)

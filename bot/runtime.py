@@ -30,6 +30,9 @@ class Channel(Protocol):
     async def start(self) -> None:
         """Begin receiving updates (returns once receiving runs in the background)."""
 
+    async def open_sender(self) -> None:
+        """Get ready to send without receiving (``alerts run-once``); :meth:`stop` closes."""
+
     async def stop(self) -> None:
         """Stop receiving and release connections."""
 

@@ -1,10 +1,11 @@
 """Escalation: open (or join) the customer's ticket and tell staff, in the staff language.
 
-One open ticket per contact: further escalations and messages join it. Staff get one message
-per ticket (the "card": summary, the customer's words translated with the original beside them,
-the order, and Claim / Resolve / Back to bot buttons); later messages go to the card's thread.
-Everything for staff is written to the outbox in the same transaction as the ticket, so a crash
-or a chat outage loses nothing.
+One open ticket per contact (the database enforces it: ``store/tickets.py``): further
+escalations and messages join it, also when two replicas escalate the same contact at once.
+Staff get one message per ticket (the "card": summary, the customer's words translated with the
+original beside them, the order, and Claim / Resolve / Back to bot buttons); later messages go
+to the card's thread. Everything for staff is written to the outbox in the same transaction as
+the ticket, so a crash or a chat outage loses nothing.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.services import Services
 from knowledge.translation import TranslationUnavailable
+from store import tickets
 from store.models import Contact, Order, Ticket, TicketMessage
 
 PRIORITY = {
@@ -45,12 +46,7 @@ def translate(services: Services, text: str, source: str | None, target: str) ->
 
 def open_ticket(session: Session, contact: Contact) -> Ticket | None:
     """The contact's open or claimed ticket, if any."""
-    return session.scalar(
-        select(Ticket)
-        .where(Ticket.contact_id == contact.id, Ticket.state.in_(("open", "claimed")))
-        .order_by(Ticket.id.desc())
-        .limit(1)
-    )
+    return tickets.open_ticket(session, contact.id)
 
 
 def escalate(
@@ -66,20 +62,17 @@ def escalate(
     """Open a ticket for ``contact`` (or add to its open one); returns (ticket, newly opened)."""
     now = services.clock()
     ticket = open_ticket(session, contact)
-    created = ticket is None
+    created = False
     if ticket is None:
-        ticket = Ticket(
-            contact_id=contact.id,
-            language=language,
-            reason=reason,
-            priority=PRIORITY.get(reason, 2),
-            state="open",
-            order_id=order_id,
-            created_at=now,
-        )
-        session.add(ticket)
-        session.flush()
-    else:
+        priority = PRIORITY.get(reason, 2)
+        ticket = tickets.open_new(session, contact.id, language=language, reason=reason,
+                                  priority=priority, order_id=order_id, now=now)  # fmt: skip
+        created = ticket is not None
+        if ticket is None:  # opened by another transaction this very moment: join it
+            ticket = open_ticket(session, contact)
+        if ticket is None:
+            raise RuntimeError(f"contact {contact.id}: no ticket could be opened or found")
+    if not created:
         if PRIORITY.get(reason, 2) < ticket.priority:
             ticket.priority, ticket.reason = PRIORITY[reason], reason
         ticket.order_id = ticket.order_id or order_id

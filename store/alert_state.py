@@ -75,6 +75,7 @@ class StateRow(NamedTuple):
     state: str
     repeat_due: bool  # last told at or before the run's repeat cutoff
     acked_severity: str | None
+    step: int  # the lifecycle step it is at (AlertState.step)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class StoredAlert:
     facts: dict[str, Any]
     started_at: datetime
     acked_by: str | None
+    step: int = 0
 
 
 # --- one rule's run ---------------------------------------------------------------------------
@@ -152,7 +154,7 @@ def record_told(session: Session, now: datetime) -> int:
     result = session.execute(
         update(AlertState)
         .where(AlertState.fingerprint.in_(select(_told.c.fingerprint)))
-        .values(state=NOTIFIED, last_notified_at=now, last_seen_at=now),
+        .values(state=NOTIFIED, last_notified_at=now, last_seen_at=now, step=AlertState.step + 1),
         execution_options={"synchronize_session": False},
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -164,7 +166,7 @@ def end_run(session: Session) -> None:
         session.execute(delete(table))
 
 
-STATE_WIDTH = 4  # columns with_states appends
+STATE_WIDTH = 5  # columns with_states appends
 
 
 def with_states(query: Select[Any], rule: str, repeat_before: datetime) -> Select[Any]:
@@ -177,16 +179,16 @@ def with_states(query: Select[Any], rule: str, repeat_before: datetime) -> Selec
     fingerprint = literal(f"{rule}:", String) + rows.c[0]
     due = case((AlertState.last_notified_at <= repeat_before, 1), else_=0)
     return select(
-        rows, AlertState.severity, AlertState.state, due, AlertState.acked_severity
+        rows, AlertState.severity, AlertState.state, due, AlertState.acked_severity, AlertState.step
     ).outerjoin(AlertState, AlertState.fingerprint == fingerprint)
 
 
 def state_from_row(fingerprint: str, values: Sequence[Any]) -> StateRow | None:
     """The StateRow of the values :func:`with_states` appended; None if the alert is new."""
-    severity, state, due, acked_severity = values
+    severity, state, due, acked_severity, step = values
     if severity is None:
         return None
-    return StateRow(fingerprint, severity, state, bool(due), acked_severity)
+    return StateRow(fingerprint, severity, state, bool(due), acked_severity, int(step))
 
 
 def insert_states(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -234,6 +236,7 @@ def unseen_active(session: Session, rule: str, batch: int = 2000) -> Iterator[St
         AlertState.facts,
         AlertState.started_at,
         AlertState.acked_by,
+        AlertState.step,
     ).where(*_unseen(rule))
     result = session.execute(query, execution_options={"yield_per": batch})
     for row in result:
@@ -245,7 +248,13 @@ def resolve_unseen(session: Session, rule: str, now: datetime) -> int:
     result = session.execute(
         update(AlertState)
         .where(*_unseen(rule))
-        .values(state=RESOLVED, resolved_at=now, acked_by=None, acked_severity=None),
+        .values(
+            state=RESOLVED,
+            resolved_at=now,
+            acked_by=None,
+            acked_severity=None,
+            step=AlertState.step + 1,
+        ),
         execution_options={"synchronize_session": False},
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -382,6 +391,7 @@ def top_active(session: Session, rule: str, limit: int) -> list[StoredAlert]:
             AlertState.facts,
             AlertState.started_at,
             AlertState.acked_by,
+            AlertState.step,
         )
         .where(AlertState.rule == rule, AlertState.state.in_(ACTIVE))
         .order_by(case((AlertState.severity == "critical", 0), else_=1), AlertState.started_at)

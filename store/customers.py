@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from store.models import Contact, Ticket
+from store.upsert import insert_ignoring
 
 
 @dataclass(frozen=True)
@@ -29,40 +30,53 @@ def contacts_for(
     first sight: one query for those already known, one INSERT for the new ones, all marked
     seen now.
 
-    Handling a burst of messages together costs two statements instead of two per message.
+    Handling a burst of messages together costs a few statements instead of two per message.
+    New contacts are inserted with ``ON CONFLICT DO NOTHING`` and read back: when another
+    transaction (another replica, another batch) creates the same contact at the same moment,
+    this one waits for it and takes its row instead of failing on the unique key and rolling
+    back the whole batch. They are inserted in key order, so two batches that both create A
+    and B cannot deadlock on each other.
     """
     wanted = {(a.channel, a.external_id): a for a in authors}
-    contacts: dict[tuple[str, str], Contact] = {}
-    for channel in {channel for channel, _ in wanted}:
-        ids = [external_id for c, external_id in wanted if c == channel]
+    contacts = _known(session, wanted)
+    new = sorted(key for key in wanted if key not in contacts)
+    if new:
+        rows = [
+            {
+                "channel": channel,
+                "external_id": external_id,
+                "chat_id": wanted[(channel, external_id)].chat_id,
+                "display_name": wanted[(channel, external_id)].display_name,
+                "created_at": now,
+                "last_seen_at": now,
+                "language_explicit": False,
+                "unanswered_count": 0,
+            }
+            for channel, external_id in new
+        ]
+        session.execute(insert_ignoring(session, Contact, ["channel", "external_id"]), rows)
+        contacts.update(_known(session, new))
+    for key, author in wanted.items():
+        contact = contacts[key]
+        contact.last_seen_at = now
+        contact.chat_id = author.chat_id
+        if author.display_name:
+            contact.display_name = author.display_name
+    return contacts
+
+
+def _known(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Contact]:
+    """The stored contacts among ``keys`` (channel, external_id): one query per channel."""
+    by_channel: dict[str, list[str]] = {}
+    for channel, external_id in keys:
+        by_channel.setdefault(channel, []).append(external_id)
+    found: dict[tuple[str, str], Contact] = {}
+    for channel, ids in by_channel.items():
         for contact in session.scalars(
             select(Contact).where(Contact.channel == channel, Contact.external_id.in_(ids))
         ):
-            contacts[(channel, contact.external_id)] = contact
-    new = []
-    for key, author in wanted.items():
-        contact = contacts.get(key)
-        if contact is None:
-            contact = contacts[key] = Contact(
-                channel=author.channel,
-                external_id=author.external_id,
-                chat_id=author.chat_id,
-                display_name=author.display_name,
-                created_at=now,
-                last_seen_at=now,
-                language_explicit=False,
-                unanswered_count=0,
-            )
-            new.append(contact)
-        else:
-            contact.last_seen_at = now
-            contact.chat_id = author.chat_id
-            if author.display_name:
-                contact.display_name = author.display_name
-    if new:
-        session.add_all(new)
-        session.flush(new)  # the ids, for tickets and the conversation log
-    return contacts
+            found[(channel, contact.external_id)] = contact
+    return found
 
 
 # A ticket that still concerns its customer: open, being handled, or waiting for their rating.

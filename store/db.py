@@ -7,6 +7,7 @@ to date with Alembic migrations, never with ``create_all``, so an upgrade keeps 
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,6 +19,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# advisory lock keys are one bigint space per database: named, so they never meet by chance
+MIGRATION_LOCK = zlib.crc32(b"crossdesk.migrations")
 
 
 class StoreError(Exception):
@@ -111,6 +114,24 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+def advance_sequence(session: Session, table: str, column: str = "id") -> None:
+    """Move ``table.column``'s sequence past the largest id stored (PostgreSQL).
+
+    Rows written with explicit ids (the demo shop numbers its customers to link their
+    orders) leave the sequence behind, and the next row the database numbers itself would
+    get an id already taken. SQLite numbers past the largest rowid by itself.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            f"SELECT setval(pg_get_serial_sequence(:table, :column), "
+            f'coalesce(max("{column}"), 1), max("{column}") IS NOT NULL) FROM "{table}"'
+        ),
+        {"table": table, "column": column},
+    )
+
+
 def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 
@@ -121,10 +142,33 @@ def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every pending migration (idempotent)."""
+    """Apply every pending migration (idempotent), one process at a time.
+
+    Replicas that start together would otherwise all find the database behind and all run
+    the same migration; all but one fail (a UniqueViolation on ``alembic_version``'s table,
+    or an index that exists). On PostgreSQL the upgrade runs under a session-level advisory
+    lock: the others wait, then find nothing left to do. The server releases the lock if the
+    process dies, so a crash mid-upgrade never blocks the next start.
+    """
     from alembic import command
 
-    command.upgrade(_alembic_config(engine), revision)
+    with migration_lock(engine):
+        command.upgrade(_alembic_config(engine), revision)
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Hold the database's migration lock (PostgreSQL; SQLite serves one process)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    # autocommit: waiting for the lock must not hold a transaction open on this connection
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
 
 
 def current_revision(engine: Engine) -> str | None:

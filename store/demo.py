@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
+from store.db import advance_sequence
 from store.models import Customer, Order, OrderItem, Product, Shipment
 
 # language -> (countries, given names, family names)
@@ -346,6 +347,7 @@ def generate_demo_shop(
         session.execute(insert(Customer), new_customers)
     if order_rows:
         flush()
+    advance_sequence(session, Customer.__tablename__)  # the ids above were written by hand
     return DemoSummary(
         orders=counts["orders"],
         items=counts["items"],

@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from store.models import Customer, Order, OrderItem, Product, Shipment
+from store.upsert import insert_ignoring
 
 ORDER_COLUMNS = (
     "order_id",
@@ -280,19 +281,31 @@ def _parse_order_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _customers_by_email(session: Session, orders: Any) -> dict[str, Customer]:
+    """The customers of ``orders`` by e-mail, the new ones inserted (``ON CONFLICT DO
+    NOTHING`` on the e-mail, so an import running beside another one never fails on it)."""
     wanted: dict[str, dict[str, Any]] = {}
     for data in orders:
         wanted.setdefault(data["email"].lower(), data)
-    found = {
-        c.email: c
-        for c in session.scalars(select(Customer).where(Customer.email.in_(list(wanted))))
-    }
-    for email, data in wanted.items():
-        if email not in found:
-            customer = Customer(email=email, name=data["customer_name"], language=data["language"])
-            session.add(customer)
-            found[email] = customer
-    session.flush()
+
+    def stored(emails: list[str]) -> dict[str, Customer]:
+        found: dict[str, Customer] = {}
+        for start in range(0, len(emails), 1000):
+            chunk = emails[start : start + 1000]
+            found.update(
+                (c.email, c)
+                for c in session.scalars(select(Customer).where(Customer.email.in_(chunk)))
+            )
+        return found
+
+    found = stored(list(wanted))
+    new = sorted(email for email in wanted if email not in found)
+    if new:
+        rows = [
+            {"email": e, "name": wanted[e]["customer_name"], "language": wanted[e]["language"]}
+            for e in new
+        ]
+        session.execute(insert_ignoring(session, Customer, ["email"]), rows)
+        found.update(stored(new))
     return found
 
 

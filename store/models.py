@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -31,6 +32,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 OPEN_ORDERS = "status IN ('paid', 'processing')"
 UNDELIVERED = "delivered_at IS NULL"
 OPEN_SHIPMENT_COLUMNS = ("delivered_at", "shipped_at", "order_id", "carrier", "tracking_number")
+# a ticket someone still works on; a contact has at most one (migration 0004)
+OPEN_TICKET = "state IN ('open', 'claimed')"
 
 
 class Base(DeclarativeBase):
@@ -209,10 +212,20 @@ class Product(Base):
 
 
 class Ticket(Base):
-    """A customer's case handed to people. One open ticket per contact."""
+    """A customer's case handed to people. One open ticket per contact: the partial unique
+    index ``uq_tickets_one_open`` (migration 0004) holds every replica to it."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_contact_state", "contact_id", "state"),)
+    __table_args__ = (
+        Index("ix_tickets_contact_state", "contact_id", "state"),
+        Index(
+            "uq_tickets_one_open",
+            "contact_id",
+            unique=True,
+            sqlite_where=text(OPEN_TICKET),
+            postgresql_where=text(OPEN_TICKET),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
@@ -273,6 +286,11 @@ class AlertState(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     acked_by: Mapped[str | None] = mapped_column(String(200))
     acked_severity: Mapped[str | None] = mapped_column(String(12))
+    # The alert's lifecycle step: it goes up by one at every step (fired, changed, told again,
+    # resolved) and starts from the clock in microseconds when the row is created, so it also
+    # grows past the steps of a row that was pruned. (fingerprint, step) names each telling
+    # of the alert, and the outbox key of a message is derived from those of its alerts.
+    step: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Silence(Base):

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from store.models import Contact, Order, VerificationFailure, VerifiedOrder
+from store.upsert import insert_ignoring
 
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=30)
@@ -64,8 +65,12 @@ def verify_order(
     """
     order = session.get(Order, order_id)
     if order is not None and proof_matches(order, proof):
-        if not is_verified(session, contact, order_id):
-            session.add(VerifiedOrder(contact_id=contact.id, order_id=order_id, verified_at=now))
+        # keyed by (contact, order): a proof given twice at once leaves one row, no error
+        session.execute(
+            insert_ignoring(session, VerifiedOrder, ["contact_id", "order_id"]).values(
+                contact_id=contact.id, order_id=order_id, verified_at=now
+            )
+        )
         session.execute(
             delete(VerificationFailure).where(VerificationFailure.contact_id == contact.id)
         )

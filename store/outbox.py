@@ -16,6 +16,7 @@ from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session
 
 from store.models import MessageRef, OutboxMessage
+from store.upsert import insert_ignoring
 
 log = logging.getLogger(__name__)
 
@@ -70,27 +71,39 @@ def enqueue(
 ) -> OutboxMessage | None:
     """Add a message to the outbox in the caller's transaction.
 
-    With ``dedupe_key``, a second message with the same key is not added (returns None).
+    With ``dedupe_key``, a message whose key is already queued is not added again (returns
+    None): the key must name what is said (an alert group's fingerprints and steps, a ticket's
+    card), so a duplicate key is the same message. The row is written with ``INSERT ... ON
+    CONFLICT DO NOTHING``: a concurrent transaction queueing the same key waits for this one
+    and then adds nothing, instead of failing on the unique key and rolling back.
     """
-    if dedupe_key is not None:
-        exists = session.scalar(
-            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
-        )
-        if exists is not None:
+    values = {
+        "channel": channel,
+        "kind": kind,
+        "payload": payload,
+        "dedupe_key": dedupe_key,
+        "created_at": now,
+        "available_at": now,
+        "attempts": 0,
+    }
+    if dedupe_key is None:
+        row = OutboxMessage(**values)
+        session.add(row)
+        session.flush()
+    else:
+        statement = insert_ignoring(session, OutboxMessage, ["dedupe_key"]).values(**values)
+        added = session.scalars(statement.returning(OutboxMessage)).first()
+        if added is None:
             return None
-    row = OutboxMessage(
-        channel=channel,
-        kind=kind,
-        payload=payload,
-        dedupe_key=dedupe_key,
-        created_at=now,
-        available_at=now,
-        attempts=0,
-    )
-    session.add(row)
-    session.flush()
+        row = added
     session.info[_ENQUEUED] = True
     return row
+
+
+def is_queued(session: Session, dedupe_key: str) -> bool:
+    """Whether a message with ``dedupe_key`` is in the outbox (sent or not)."""
+    found = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
+    return found is not None
 
 
 def claim(
@@ -161,12 +174,21 @@ def pending_count(session: Session) -> int:
 
 
 def remember_ref(session: Session, key: str, channel: str, chat_id: str, message_id: str) -> None:
-    """Remember where a message keyed ``key`` landed on ``channel`` (for threads and edits)."""
-    ref = session.get(MessageRef, (key, channel))
-    if ref is None:
-        session.add(MessageRef(key=key, channel=channel, chat_id=chat_id, message_id=message_id))
-    else:
-        ref.chat_id, ref.message_id = chat_id, message_id
+    """Remember where a message keyed ``key`` landed on ``channel`` (for threads and edits).
+
+    Inserted with ``ON CONFLICT DO NOTHING`` and then set: two deliverers recording the same
+    key (a card and its edit, sent by two replicas) never fail on the key; the later wins.
+    """
+    session.execute(
+        insert_ignoring(session, MessageRef, ["key", "channel"]).values(
+            key=key, channel=channel, chat_id=chat_id, message_id=message_id
+        )
+    )
+    session.execute(
+        update(MessageRef)
+        .where(MessageRef.key == key, MessageRef.channel == channel)
+        .values(chat_id=chat_id, message_id=message_id)
+    )
 
 
 def find_ref(session: Session, key: str, channel: str) -> MessageRef | None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.clock import Clock, utcnow
 from store.db import current_session
 from store.models import TranslationCacheEntry
+from store.upsert import insert_ignoring
+
+_KEY = ("provider", "source", "target", "text_hash")
 
 
 class StoreTranslationCache:
@@ -32,20 +35,24 @@ class StoreTranslationCache:
             return row.translated if row else None
 
     def put(self, provider: str, source: str, target: str, text_hash: str, text: str) -> None:
-        entry = TranslationCacheEntry(
-            provider=provider,
-            source=source,
-            target=target,
-            text_hash=text_hash,
-            translated=text,
-            created_at=self._clock(),
-        )
+        """Keep a translation. ``ON CONFLICT DO NOTHING``: when another message (another
+        replica, another batch) cached the same text meanwhile, its row stays and nothing
+        fails; the caller's transaction goes on."""
+        values = {
+            "provider": provider,
+            "source": source,
+            "target": target,
+            "text_hash": text_hash,
+            "translated": text,
+            "created_at": self._clock(),
+        }
         bound = current_session()
         if bound is not None:
-            bound.merge(entry)
+            bound.execute(_insert(bound).values(**values))
             return
-        try:
-            with self._sessions() as session, session.begin():
-                session.merge(entry)
-        except IntegrityError:  # another process cached it first: same text, fine
-            pass
+        with self._sessions() as session, session.begin():
+            session.execute(_insert(session).values(**values))
+
+
+def _insert(session: Session) -> Insert:
+    return insert_ignoring(session, TranslationCacheEntry, _KEY)

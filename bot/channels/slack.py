@@ -110,6 +110,10 @@ class SlackChannel:
         self.port = await self._http.start()
         log.info("slack: listening on %s:%d%s", self.settings.host, self.port, EVENTS_PATH)
 
+    async def open_sender(self) -> None:
+        """Nothing to prepare: the Web API client opens a connection per call. (For
+        ``alerts run-once``, which sends without listening; :meth:`stop` still closes.)"""
+
     async def stop(self) -> None:
         """Stop listening, let answers in progress finish (briefly), release connections."""
         if self._socket_mode is not None:

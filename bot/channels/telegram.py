@@ -160,8 +160,10 @@ class TelegramChannel:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Connect, register the command menus, and start polling or the webhook server."""
+    async def open_sender(self) -> None:
+        """Initialise the Bot API client (its HTTP connections and ``getMe``) so that
+        :attr:`sender` can send, without receiving updates: ``alerts run-once`` delivers
+        this way. :meth:`stop` closes it again."""
         quiet_library_logs()
         try:
             await with_retries(self.application.initialize)
@@ -169,6 +171,10 @@ class TelegramChannel:
             raise ConfigError(
                 ["telegram.token: the Bot API refused it; check CROSSDESK_TELEGRAM__TOKEN"]
             ) from None
+
+    async def start(self) -> None:
+        """Connect, register the command menus, and start polling or the webhook server."""
+        await self.open_sender()
         bot = self.application.bot
         self.audience = Audience(
             bot_id=bot.id,

@@ -278,3 +278,49 @@ def test_one_process_evaluates_a_rule_at_a_time(desk: App, engine: AlertEngine) 
         assert engine.run_rule("unshipped").ran is False
         assert engine.run_rule("low_stock").ran is True  # other rules are not held up
     assert engine.run_rule("unshipped").ran is True
+
+
+def test_runs_within_one_second_announce_every_late_order_exactly_once(
+    desk: App, engine: AlertEngine, clock: ManualClock
+) -> None:
+    orders = []
+    for run in range(5):  # five runs in one second, the last two at the very same instant
+        with desk.sessions() as session, session.begin():
+            for number in range(5):
+                orders.append(f"9{run}{number:02d}")
+                add_order(session, orders[-1], paid_at=NOW - timedelta(days=4))
+        report = engine.run_rule("unshipped")
+        assert (report.told, report.messages) == (5, 1)
+        if run < 3:
+            clock.advance(microseconds=200_000)
+    assert clock().replace(microsecond=0) == NOW
+    sender = RecordingSender()
+    assert deliver(desk, sender) == 5
+    listed = [line for message in sender.sent for line in message.text.splitlines()]
+    for order in orders:
+        assert sum(f"/order {order} " in f"{line} " for line in listed) == 1, order
+    assert {state_of(desk, f"unshipped:{o}").state for o in orders} == {"notified"}  # type: ignore[union-attr]
+    assert engine.run_rule("unshipped").messages == 0  # all told, nothing more to say
+
+
+def test_an_alert_forgotten_after_retention_is_told_when_it_fires_again(
+    desk: App, engine: AlertEngine, clock: ManualClock
+) -> None:
+    late_delivery(desk)
+    sender = RecordingSender()
+    assert engine.run_rule("overdue_delivery").messages == 1
+
+    def set_status(status: str) -> None:
+        with desk.sessions() as session, session.begin():
+            shipment = session.get(Shipment, "7001")
+            assert shipment is not None
+            shipment.status = status
+
+    set_status("lost")
+    assert engine.run_rule("overdue_delivery").resolved == 1
+    clock.advance(days=7, minutes=1)
+    engine.run_rule("overdue_delivery")  # the resolved alert is forgotten
+    assert state_of(desk, "overdue_delivery:7001") is None
+    set_status("in_transit")  # the same fingerprint fires again, a new row from step one
+    assert engine.run_rule("overdue_delivery").messages == 1
+    assert deliver(desk, sender) == 3  # fired, resolved, fired again: three messages

@@ -45,6 +45,20 @@ def test_upgrade_is_idempotent_and_keeps_data(db_url: str) -> None:
     engine.dispose()
 
 
+def test_migrations_build_the_schema_the_models_describe(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from store.models import Base
+
+    engine = create_store_engine(db_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    engine.dispose()
+
+
 def test_unreachable_database_is_a_clear_error() -> None:
     with pytest.raises(StoreError) as caught:
         create_store_engine("postgresql+psycopg://nobody@127.0.0.1:1/nothing")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.orm import Session
 
 from handlers import customer, handoff, staff, staff_alerts
+from handlers.input_bounds import order_number
 from handlers.messages import Button, Command, IncomingMessage, MessageKind, Reply
 from handlers.services import Services
 from store.customers import Author, contacts_for, remember_language, with_ticket_activity
@@ -163,7 +164,9 @@ class Router:
         if command.name == "help":
             return [self._text(contact, "help.text")]
         if command.name == "order":
-            order_id = command.args[0].lstrip("#").split("-")[-1] if command.args else None
+            order_id = order_number(command.args[0]) if command.args else None
+            if command.args and order_id is None:  # 60 digits: no order has such a number
+                return [self._text(contact, "order.bad_number")]
             from handlers.orders import customer_order_reply
 
             return [customer_order_reply(services, session, contact, order_id, language)]
@@ -232,6 +235,8 @@ class Router:
             return [customer.faq_reply(services, rest, language)]
         if kind == "helpful":
             verdict, _, entry_id = rest.partition(":")
+            if verdict not in ("yes", "no") or not customer.is_faq_entry(services, entry_id):
+                return [self._text(contact, "input.bad_button")]
             return [
                 customer.record_feedback(services, session, contact, entry_id, verdict == "yes")
             ]
@@ -247,7 +252,7 @@ class Router:
             return handoff.rate(services, session, contact, rest)
         if handoff.is_staff_action(action) or staff_alerts.is_alert_action(action):
             return [self._text(contact, "staff.only")]
-        return [self._text(contact, "command.unknown")]
+        return [self._text(contact, "input.bad_button")]
 
 
 def _author(message: IncomingMessage) -> Author:

@@ -28,6 +28,9 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[^\W\d_]+")
+# URLs and e-mail addresses. An address is looked for from the start of a word only (the
+# lookbehind): ``\S+@`` tried from every position of a long word is quadratic.
+_NOISE = re.compile(r"https?://\S+|(?<!\S)\S+@\S+")
 
 
 class LanguageScorer(Protocol):
@@ -217,7 +220,7 @@ class LanguageDetector:
 
 def _strip_noise(text: str) -> str:
     """Drop URLs, e-mail addresses, numbers and emoji that only confuse a detector."""
-    text = re.sub(r"https?://\S+|\S+@\S+", " ", text)
+    text = _NOISE.sub(" ", text)
     kept = [ch if (unicodedata.category(ch)[0] in "LZ" or ch in "'’-") else " " for ch in text]
     return " ".join("".join(kept).split())
 

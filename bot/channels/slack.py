@@ -37,7 +37,7 @@ from bot.channels.settings import SlackSettings
 from bot.channels.slack_directory import SeenEvents, SlackDirectory
 from bot.channels.slack_http import EVENTS_PATH, BoltHttpServer, SlackSetupError
 from bot.channels.slack_render import ACTION_ID, action_of, plain_text, reply_rows
-from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, build_client
+from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, SlackSendError, build_client
 from bot.delivery import Deliverer, RetryLater
 from bot.message_batches import MessageBatcher
 from handlers.messages import IncomingMessage, MessageKind, Reply
@@ -300,9 +300,14 @@ class SlackChannel:
             except RetryLater as exc:
                 await asyncio.sleep(min(exc.retry_after, 60.0))
             except Exception as exc:
-                log.warning("slack: reply not delivered: %s", exc)
+                log.warning("slack: reply not delivered: %s", _reason(exc))
                 return
         log.warning("slack: reply not delivered: still rate limited")
+
+
+def _reason(exc: Exception) -> str:
+    """Why a call failed, for the log: Slack's error code or the exception's type, no text."""
+    return str(exc) if isinstance(exc, SlackSendError) else type(exc).__name__
 
 
 async def _logged(work: Coroutine[Any, Any, None]) -> None:

@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 
 REPEAT_WINDOW_SECONDS = 60.0
 REPEAT_MEMORY = 1000  # distinct records remembered; the oldest are forgotten first
@@ -87,7 +87,7 @@ class RepeatFilter(logging.Filter):
         self.level = level
         self._clock = clock
         self._memory = memory
-        self._seen: OrderedDict[tuple[object, ...], list[float]] = OrderedDict()
+        self._seen: OrderedDict[Hashable, list[float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -99,21 +99,29 @@ class RepeatFilter(logging.Filter):
             text = str(record.msg)
         error = record.exc_info[1] if record.exc_info else None
         key = (record.name, record.levelno, text, type(error).__name__ if error else None)
+        held_back = self.admit(key)
+        if held_back is None:
+            return False
+        if held_back:
+            record.msg = f"{text} ({held_back} more like this in the last {self.window:.0f} s)"
+            record.args = ()
+        return True
+
+    def admit(self, key: Hashable) -> int | None:
+        """None if ``key`` was let through less than a window ago (it is counted), else how
+        many were held back since it last was (0 the first time)."""
         now = self._clock()
         with self._lock:
             entry = self._seen.get(key)
             if entry is not None and now - entry[0] < self.window:
                 entry[1] += 1
-                return False
+                return None
             held_back = int(entry[1]) if entry is not None else 0
             self._seen[key] = [now, 0]
             self._seen.move_to_end(key)
             while len(self._seen) > self._memory:
                 self._seen.popitem(last=False)
-        if held_back:
-            record.msg = f"{text} ({held_back} more like this in the last {self.window:.0f} s)"
-            record.args = ()
-        return True
+        return held_back
 
 
 def install(handlers: Iterable[logging.Handler]) -> None:

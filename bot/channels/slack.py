@@ -14,11 +14,12 @@ the ``message.channels``, ``message.groups`` and ``message.im`` events, and inte
 Like every channel this one only translates: a Slack payload becomes an
 :class:`IncomingMessage`, ``Router.handle`` runs in a worker thread after Slack has been
 acknowledged (Slack wants an answer within 3 seconds), and the replies go back as Block Kit.
-Bolt verifies every HTTP request's signature (``slack.signing_secret``, 5-minute replay window)
-and answers 401 to anything unsigned, wrongly signed or stale before a listener runs; events
-Slack delivers again (``X-Slack-Retry-Num``) are acknowledged and not processed twice (a
-memory per process: with several replicas behind a load balancer a retry that lands on another
-replica is processed there too).
+Every HTTP request passes ``slack_guard.RequestGuard`` before Bolt sees it: anything unsigned,
+wrongly signed (``slack.signing_secret``), stale (5 minutes), too large or malformed is answered
+401 before its body is parsed, and a signed request replayed within its 5 minutes is answered
+200 and not run again; events Slack delivers again (``X-Slack-Retry-Num``) are acknowledged
+and not processed twice. Both memories are per process: with several replicas behind a load
+balancer a retry or replay that lands on another replica is processed there too.
 """
 
 from __future__ import annotations
@@ -106,7 +107,9 @@ class SlackChannel:
             await self._socket_mode.connect_async()
             log.info("slack: connected in Socket Mode")
             return
-        self._http = BoltHttpServer(self.bolt, self.settings.host, self.settings.port)
+        self._http = BoltHttpServer(
+            self.bolt, self.settings.host, self.settings.port, self.settings.signing_secret or ""
+        )
         self.port = await self._http.start()
         log.info("slack: listening on %s:%d%s", self.settings.host, self.port, EVENTS_PATH)
 
@@ -212,7 +215,7 @@ class SlackChannel:
             return  # edits, deletions, joins, bots: nothing a person asked
         channel, user = str(event.get("channel", "")), str(event["user"])
         ts, thread_ts = event.get("ts"), event.get("thread_ts")
-        text = plain_text(str(event.get("text") or ""))[:MAX_TEXT]
+        text = plain_text(str(event.get("text") or "")[:MAX_TEXT])
         staff_chat = channel == self.settings.staff_channel
         if staff_chat and (not thread_ts or thread_ts == ts):
             return  # staff talking among themselves, not in a ticket's thread

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bot import log_safety
 from bot.config import ConfigError, Settings, config_path, load_settings
 from knowledge.kb import KnowledgeBaseError
 from store.db import StoreError
@@ -235,6 +236,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging() -> None:
+    """Log to stderr at WARNING (``crossdesk run`` lowers it to ``logging.level``), through
+    the filters that keep customer content and floods out (``bot/log_safety.py``).
+
+    A handler someone else set up already (a test runner, an embedding program) is theirs:
+    only the handler made here gets the filters.
+    """
+    root = logging.getLogger()
+    before = list(root.handlers)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    log_safety.install(handler for handler in root.handlers if handler not in before)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -242,9 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 0 if argv is None or not list(argv) else 2
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     try:
         if func is cmd_init:
             return cmd_init(args)

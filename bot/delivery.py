@@ -134,13 +134,15 @@ class Deliverer:
             sent += 1
         return sent
 
-    def _retry(self, row_id: int, delay: timedelta, error: str) -> None:
+    def _retry(self, row_id: int, delay: timedelta, reason: str) -> None:
+        """Try row ``row_id`` again after ``delay``; ``reason`` names the failure's kind only."""
         with self.sessions() as session, session.begin():
-            retried = outbox.mark_retry(session, row_id, now=self.clock(), delay=delay, error=error)
+            now = self.clock()
+            retried = outbox.mark_retry(session, row_id, now=now, delay=delay, error=reason)
         if retried:
-            log.warning("outbox %d: %s; retrying in %.0fs", row_id, error, delay.total_seconds())
+            log.warning("outbox %d: %s; retrying in %.0fs", row_id, reason, delay.total_seconds())
         else:
-            log.error("outbox %d: giving up after repeated failures: %s", row_id, error)
+            log.error("outbox %d: giving up after repeated failures: %s", row_id, reason)
 
     async def run_forever(self, poll_seconds: float = 2.0) -> None:
         """Deliver until cancelled: as soon as a commit in this process queues something (or

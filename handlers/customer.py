@@ -30,6 +30,11 @@ def human_button(services: Services, language: str) -> Button:
     return Button(services.texts.get("button.human", language), "human")
 
 
+def is_faq_entry(services: Services, entry_id: str) -> bool:
+    """Whether ``entry_id`` names an FAQ entry in any language (button payloads can be forged)."""
+    return any(entry_id in entries for entries in services.kb.faq.values())
+
+
 def faq_reply(services: Services, entry_id: str, language: str) -> Reply:
     """The answer of FAQ entry ``entry_id`` in ``language``, machine-translated if need be."""
     texts, kb = services.texts, services.kb
@@ -115,13 +120,13 @@ def handle_text(
     if customer_language not in services.support.languages:
         result = _understood_in_default(services, text, result)
     replies = act(services, session, contact, result, text)
-    if customer_language != result.language:
-        replies = _in_customer_language(services, replies, customer_language)
-    if result.truncated:
+    if result.truncated or message.truncated:
         replies.insert(
             0,
             Reply(services.texts.get("input.too_long", result.language), language=result.language),
         )
+    if customer_language != result.language:
+        replies = _in_customer_language(services, replies, customer_language)
     log_turn(session, contact, text, result, replies, now)
     return replies
 

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from handlers import escalation
+from handlers.input_bounds import bounded_int
 from handlers.messages import IncomingMessage, Reply
 from handlers.services import Services
 from store import outbox
@@ -60,9 +61,9 @@ def _update_card(services: Services, session: Session, ticket: Ticket, contact: 
 def staff_action(services: Services, session: Session, message: IncomingMessage) -> list[Reply]:
     """Claim, Resolve or Back to bot, pressed by a staff member."""
     kind, _, raw_id = (message.action or "").partition(":")
-    if not raw_id.isdigit():
-        return [_staff_reply(services, "staff.not_found", query=raw_id)]
-    ticket_id = int(raw_id)
+    ticket_id = bounded_int(raw_id)
+    if ticket_id is None:  # forged or garbled: no ticket has this number
+        return [_staff_reply(services, "staff.not_found", query=f"#{raw_id[:20]}")]
     agent = message.display_name or message.user_id
     now = services.clock()
     if kind == "claim":
@@ -226,12 +227,14 @@ def _rating_and_open_ticket(
 
 
 def rate(services: Services, session: Session, contact: Contact, value: str) -> list[Reply]:
-    """Store the customer's 1-5 rating of a resolved ticket."""
+    """Store the customer's 1-5 rating of a resolved ticket (``value`` is ``"<ticket>:<score>"``,
+    from a button or the number the customer typed)."""
     raw_id, _, raw_score = value.partition(":")
-    ticket = session.get(Ticket, int(raw_id)) if raw_id.isdigit() else None
+    ticket_id = bounded_int(raw_id)
+    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
     language = contact.language or services.support.default_language
     if ticket is None or ticket.contact_id != contact.id or not re.fullmatch(r"[1-5]", raw_score):
-        return [Reply(services.texts.get("command.unknown", language), language=language)]
+        return [Reply(services.texts.get("input.bad_button", language), language=language)]
     ticket.satisfaction = int(raw_score)
     ticket.awaiting_satisfaction = False
     services.notify_staff(

@@ -5,6 +5,11 @@ A channel (Telegram, Slack, the console) turns a platform update into an
 objects it gets back in the platform's own markup. Nothing below the channels knows which
 platform a message came from; the ``channel`` field is an opaque name used only to address
 answers and to key contacts.
+
+Every field is made valid and bounded when the message is made (``handlers/input_bounds.py``):
+whatever a platform delivers, handlers, their regexes and the store see clean text of at most
+``MAX_TEXT_CHARS`` characters, names and ids that fit their columns, and button actions of a
+sane length.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+from handlers import input_bounds
 
 
 class MessageKind(StrEnum):
@@ -72,16 +79,35 @@ class IncomingMessage:
     in_staff_chat: bool = False  # written in the staff group/channel
     thread_id: str | None = None  # the staff-side message this one answers (a thread/reply)
     message_id: str | None = None
+    truncated: bool = False  # the text was longer than MAX_TEXT_CHARS and was cut
 
     def __post_init__(self) -> None:
-        # NUL cannot be stored in a PostgreSQL text column (and means nothing in a chat): it
-        # becomes U+FFFD, so the rest of the message is kept and stored, not refused
-        if "\x00" in self.text:
-            object.__setattr__(self, "text", self.text.replace("\x00", "\ufffd"))
+        """Bound and clean every field a platform filled (see ``handlers/input_bounds.py``)."""
+        bounds = input_bounds
+        text, cut = bounds.clean_text(self.text)
+        values: dict[str, object] = {
+            "text": text,
+            "truncated": self.truncated or cut,
+            "user_id": bounds.platform_id(self.user_id),
+            "chat_id": bounds.platform_id(self.chat_id),
+            "display_name": bounds.display_name(self.display_name),
+            "language_hint": bounds.language_tag(self.language_hint),
+            "thread_id": bounds.optional_id(self.thread_id),
+            "message_id": bounds.optional_id(self.message_id),
+            "action": bounds.button_action(self.action),
+        }
+        for name, value in values.items():
+            if value is not getattr(self, name):
+                object.__setattr__(self, name, value)
 
     @classmethod
-    def from_text(cls, channel: str, user_id: str, chat_id: str, text: str, **extra: object):
+    def from_text(
+        cls, channel: str, user_id: str, chat_id: str, text: str, **extra: object
+    ) -> IncomingMessage:
         """A text message, or a command if ``text`` starts with ``/``."""
+        text, cut = input_bounds.clean_text(text)  # the command is read from the clean text
+        if cut:
+            extra["truncated"] = True
         command = parse_command(text) if text.lstrip().startswith("/") else None
         kind = MessageKind.COMMAND if command else MessageKind.TEXT
         return cls(channel, user_id, chat_id, text, kind, command, **extra)  # type: ignore[arg-type]

@@ -4,17 +4,22 @@
 ``Router.handle_batch`` does the same for a burst of messages from different chats. Whatever a
 message causes (a ticket, outbox rows for staff, a remembered language) is stored in one
 transaction with it, or not at all. Anything that goes wrong inside is logged (without the
-message text) and answered with a polite fallback: one bad message never stops a channel.
+message text) and answered with a polite fallback: one bad message never stops a channel, and
+in a batch it fails alone.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from handlers import customer, handoff, staff, staff_alerts
+from handlers.input_bounds import order_number
 from handlers.messages import Button, Command, IncomingMessage, MessageKind, Reply
 from handlers.services import Services
 from store.customers import Author, contacts_for, remember_language, with_ticket_activity
@@ -49,31 +54,70 @@ class Router:
         A burst is handled in one transaction, with the contacts loaded and created in one go,
         which costs a fraction of a transaction per message. The messages come from different
         chats at the same time, so any order among them is one they could have arrived in. If
-        anything in the batch fails, the batch is rolled back and each message is handled on its
-        own, so that one bad message costs the others nothing.
+        one message fails, the batch is retried without it (:meth:`_isolating`), so that one
+        bad message costs the others nothing but a retry.
         """
         if not messages:
             return []
         split = _first_repeat(messages)
         if split is not None:  # one user twice: theirs go one after the other
             return self.handle_batch(messages[:split]) + self.handle_batch(messages[split:])
-        if len(messages) > 1:
-            try:
-                return self._transaction(messages)
-            except Exception:
-                log.warning(
-                    "a batch of %d messages failed; handling them one by one", len(messages)
-                )
-        replies = []
-        for message in messages:
-            try:
-                replies += self._transaction([message])
-            except Exception:
-                log.exception("handling a %s message on %s failed", message.kind, message.channel)
-                language = message.language_hint or self.services.support.default_language
-                text = self.services.texts.get("fallback.text", language)
-                replies.append([Reply(text, language=language)])
-        return replies
+        return self._isolating(list(messages))
+
+    def _isolating(self, messages: list[IncomingMessage]) -> list[list[Reply]]:
+        """``messages`` in one transaction; if that fails, again without the one that failed.
+
+        A message whose own handling raised is left out and the others are retried at once.
+        It is then tried alone, because it may only have met another message's failure (a
+        query of its own flushes what the others changed); if it fails alone as well, its
+        sender gets the fallback, once. A failure that no single message raised (at commit,
+        say) splits the batch in halves until it has one. Each retry is a new transaction:
+        everything the failed attempt did was rolled back.
+        """
+        try:
+            return self._transaction(messages)
+        except _MessageFailed as failed:
+            if len(messages) == 1:
+                return [self._failed(messages[0], failed.error)]
+            log.warning(
+                "a batch of %d messages failed (%s); retrying it without the failing one",
+                len(messages),
+                type(failed.error).__name__,
+            )
+            index = failed.index
+            others = self._isolating(messages[:index] + messages[index + 1 :])
+            alone = self._isolating([messages[index]])
+            return [*others[:index], *alone, *others[index:]]
+        except Exception as error:
+            if len(messages) == 1:
+                return [self._failed(messages[0], error)]
+            log.warning(
+                "a batch of %d messages failed (%s); retrying it in halves",
+                len(messages),
+                type(error).__name__,
+            )
+            half = len(messages) // 2
+            return self._isolating(messages[:half]) + self._isolating(messages[half:])
+
+    def _failed(self, message: IncomingMessage, error: Exception) -> list[Reply]:
+        """The fallback for a message that failed on its own; logged without its content.
+
+        At ERROR the log names the exception's type and where it was raised; the traceback,
+        whose last line may quote the message, goes to DEBUG.
+        """
+        log.error(
+            "handling a %s message on %s failed: %s at %s",
+            message.kind,
+            message.channel,
+            type(error).__name__,
+            _where(error),
+        )
+        log.debug("the failure's traceback", exc_info=error)
+        language = self.services.support.default_language
+        if message.language_hint:
+            hint = message.language_hint.split("-")[0].lower()
+            language = hint if hint in self.services.support.languages else language
+        return [Reply(self.services.texts.get("fallback.text", language), language=language)]
 
     # --- routing --------------------------------------------------------------------------
 
@@ -84,7 +128,8 @@ class Router:
             customers = []
             for index, message in enumerate(messages):
                 if message.in_staff_chat or message.kind is not MessageKind.TEXT:
-                    replies[index] = self._staff(session, message)
+                    with _blaming(index):
+                        replies[index] = self._staff(session, message)
                 if replies[index] is None:
                     if message.in_staff_chat:
                         replies[index] = []  # staff talking among themselves
@@ -95,7 +140,8 @@ class Router:
             active = with_ticket_activity(session, contacts.values())
             for index, author in zip(customers, authors, strict=True):
                 contact = contacts[(author.channel, author.external_id)]
-                replies[index] = self._customer(session, contact, messages[index], active)
+                with _blaming(index):
+                    replies[index] = self._customer(session, contact, messages[index], active)
         return [r or [] for r in replies]
 
     def _customer(
@@ -163,7 +209,9 @@ class Router:
         if command.name == "help":
             return [self._text(contact, "help.text")]
         if command.name == "order":
-            order_id = command.args[0].lstrip("#").split("-")[-1] if command.args else None
+            order_id = order_number(command.args[0]) if command.args else None
+            if command.args and order_id is None:  # 60 digits: no order has such a number
+                return [self._text(contact, "order.bad_number")]
             from handlers.orders import customer_order_reply
 
             return [customer_order_reply(services, session, contact, order_id, language)]
@@ -232,6 +280,8 @@ class Router:
             return [customer.faq_reply(services, rest, language)]
         if kind == "helpful":
             verdict, _, entry_id = rest.partition(":")
+            if verdict not in ("yes", "no") or not customer.is_faq_entry(services, entry_id):
+                return [self._text(contact, "input.bad_button")]
             return [
                 customer.record_feedback(services, session, contact, entry_id, verdict == "yes")
             ]
@@ -247,7 +297,40 @@ class Router:
             return handoff.rate(services, session, contact, rest)
         if handoff.is_staff_action(action) or staff_alerts.is_alert_action(action):
             return [self._text(contact, "staff.only")]
-        return [self._text(contact, "command.unknown")]
+        return [self._text(contact, "input.bad_button")]
+
+
+class _MessageFailed(Exception):
+    """Handling the message at ``index`` of a batch raised ``error``."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(index)
+        self.index = index
+        self.error = error
+
+
+@contextmanager
+def _blaming(index: int) -> Iterator[None]:
+    """Attribute an exception raised inside to the batch's message at ``index``."""
+    try:
+        yield
+    except Exception as error:
+        raise _MessageFailed(index, error) from error
+
+
+_OURS = Path(__file__).resolve().parents[1]
+
+
+def _where(error: BaseException) -> str:
+    """Where ``error`` was raised in CrossDesk's code, as ``path.py:line``: no data in it."""
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(_OURS)]
+    frame = (ours or frames or [None])[-1]
+    if frame is None:
+        return "?"
+    path = Path(frame.filename).resolve()
+    shown = path.relative_to(_OURS) if path.is_relative_to(_OURS) else Path(path.name)
+    return f"{shown.as_posix()}:{frame.lineno}"
 
 
 def _author(message: IncomingMessage) -> Author:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from handlers import orders
 from handlers.escalation import PRIORITY_NAMES
+from handlers.input_bounds import order_number
 from handlers.messages import Command, Reply
 from handlers.services import Services
 from store import orders as order_store
@@ -17,6 +18,14 @@ from store.inventory import stock_position
 from store.models import Contact, Ticket
 
 STAFF_COMMANDS = {"order", "stock", "tickets", "alerts"}
+
+
+SHOWN_QUERY_CHARS = 60  # of a query that found nothing, echoed back
+
+
+def _shown(query: str) -> str:
+    """A query as echoed in "nothing found for ...": a 4,000-character one is cut."""
+    return query if len(query) <= SHOWN_QUERY_CHARS else query[:SHOWN_QUERY_CHARS] + "…"
 
 
 def _fmt(value: float | None, none: str) -> str:
@@ -28,10 +37,11 @@ def order_command(services: Services, session: Session, command: Command) -> Rep
     texts = services.texts
     if not command.args:
         return Reply(texts.get("staff.usage", lang, usage="/order 10234"), language=lang)
-    order_id = command.args[0].lstrip("#").split("-")[-1]
-    order = order_store.get_order(session, order_id)
+    order_id = order_number(command.args[0])
+    order = order_store.get_order(session, order_id) if order_id is not None else None
     if order is None:
-        return Reply(texts.get("staff.not_found", lang, query=command.args[0]), language=lang)
+        shown = _shown(command.args[0])
+        return Reply(texts.get("staff.not_found", lang, query=shown), language=lang)
     return Reply(
         orders.staff_order_text(services, session, order, lang), language=lang, private=True
     )
@@ -44,7 +54,8 @@ def stock_command(services: Services, session: Session, command: Command) -> Rep
         return Reply(texts.get("staff.usage", lang, usage="/stock NW-TEE-BLK"), language=lang)
     position = stock_position(session, command.args[0])
     if position is None:
-        return Reply(texts.get("staff.not_found", lang, query=command.args[0]), language=lang)
+        shown = _shown(command.args[0])
+        return Reply(texts.get("staff.not_found", lang, query=shown), language=lang)
     none = texts.get("staff.value.none", lang)
     return Reply(
         texts.get(

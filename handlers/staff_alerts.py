@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from handlers.input_bounds import bounded_int
 from handlers.messages import Command, IncomingMessage, Reply
 from handlers.services import Services
 from store import alert_state
@@ -152,10 +153,9 @@ def _silence(
 
 def _unsilence(services: Services, session: Session, number: str) -> Reply:
     silence_id = number.lstrip("#")
+    wanted = bounded_int(silence_id)  # "²" passes str.isdigit() but not int()
     ended = (
-        alert_state.end_silence(session, int(silence_id), services.clock())
-        if silence_id.isdigit() and len(silence_id) < 10
-        else None
+        alert_state.end_silence(session, wanted, services.clock()) if wanted is not None else None
     )
     if ended is None:
         return _reply(services, "alerts.silence.not_found", id=silence_id[:20])

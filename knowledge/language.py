@@ -40,6 +40,9 @@ _ONE_LANGUAGE_SCRIPTS = (
     ("ta", re.compile(r"[\u0b80-\u0bff]")),
 )
 _WORD = re.compile(r"[^\W\d_]+")
+# URLs and e-mail addresses. An address is looked for from the start of a word only (the
+# lookbehind): ``\S+@`` tried from every position of a long word is quadratic.
+_NOISE = re.compile(r"https?://\S+|(?<!\S)\S+@\S+")
 
 
 class LanguageScorer(Protocol):
@@ -329,7 +332,7 @@ class LanguageDetector:
 
 def _strip_noise(text: str) -> str:
     """Drop URLs, e-mail addresses, numbers and emoji that only confuse a detector."""
-    text = re.sub(r"https?://\S+|\S+@\S+", " ", text)
+    text = _NOISE.sub(" ", text)
     kept = [ch if (unicodedata.category(ch)[0] in "LZ" or ch in "'’-") else " " for ch in text]
     return " ".join("".join(kept).split())
 

@@ -39,6 +39,14 @@ def _fresh_postgres_schema(url: str) -> str:
     return f"{url}{separator}options=-csearch_path%3D{SCHEMA}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that runs on PostgreSQL ``postgres`` (select them with ``-m postgres``)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("db_url") == "postgresql":
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _drop_postgres_schema() -> Iterator[None]:
     yield

@@ -14,11 +14,12 @@ the ``message.channels``, ``message.groups`` and ``message.im`` events, and inte
 Like every channel this one only translates: a Slack payload becomes an
 :class:`IncomingMessage`, ``Router.handle`` runs in a worker thread after Slack has been
 acknowledged (Slack wants an answer within 3 seconds), and the replies go back as Block Kit.
-Bolt verifies every HTTP request's signature (``slack.signing_secret``, 5-minute replay window)
-and answers 401 to anything unsigned, wrongly signed or stale before a listener runs; events
-Slack delivers again (``X-Slack-Retry-Num``) are acknowledged and not processed twice (a
-memory per process: with several replicas behind a load balancer a retry that lands on another
-replica is processed there too).
+Every HTTP request passes ``slack_guard.RequestGuard`` before Bolt sees it: anything unsigned,
+wrongly signed (``slack.signing_secret``), stale (5 minutes), too large or malformed is answered
+401 before its body is parsed, and a signed request replayed within its 5 minutes is answered
+200 and not run again; events Slack delivers again (``X-Slack-Retry-Num``) are acknowledged
+and not processed twice. Both memories are per process: with several replicas behind a load
+balancer a retry or replay that lands on another replica is processed there too.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from bot.channels.settings import SlackSettings
 from bot.channels.slack_directory import SeenEvents, SlackDirectory
 from bot.channels.slack_http import EVENTS_PATH, BoltHttpServer, SlackSetupError
 from bot.channels.slack_render import ACTION_ID, action_of, plain_text, reply_rows
-from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, build_client
+from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, SlackSendError, build_client
 from bot.delivery import Deliverer, RetryLater
 from bot.message_batches import MessageBatcher
 from handlers.messages import IncomingMessage, MessageKind, Reply
@@ -106,7 +107,9 @@ class SlackChannel:
             await self._socket_mode.connect_async()
             log.info("slack: connected in Socket Mode")
             return
-        self._http = BoltHttpServer(self.bolt, self.settings.host, self.settings.port)
+        self._http = BoltHttpServer(
+            self.bolt, self.settings.host, self.settings.port, self.settings.signing_secret or ""
+        )
         self.port = await self._http.start()
         log.info("slack: listening on %s:%d%s", self.settings.host, self.port, EVENTS_PATH)
 
@@ -216,7 +219,7 @@ class SlackChannel:
             return  # edits, deletions, joins, bots: nothing a person asked
         channel, user = str(event.get("channel", "")), str(event["user"])
         ts, thread_ts = event.get("ts"), event.get("thread_ts")
-        text = plain_text(str(event.get("text") or ""))[:MAX_TEXT]
+        text = plain_text(str(event.get("text") or "")[:MAX_TEXT])
         staff_chat = channel == self.settings.staff_channel
         if staff_chat and (not thread_ts or thread_ts == ts):
             return  # staff talking among themselves, not in a ticket's thread
@@ -304,9 +307,14 @@ class SlackChannel:
             except RetryLater as exc:
                 await asyncio.sleep(min(exc.retry_after, 60.0))
             except Exception as exc:
-                log.warning("slack: reply not delivered: %s", exc)
+                log.warning("slack: reply not delivered: %s", _reason(exc))
                 return
         log.warning("slack: reply not delivered: still rate limited")
+
+
+def _reason(exc: Exception) -> str:
+    """Why a call failed, for the log: Slack's error code or the exception's type, no text."""
+    return str(exc) if isinstance(exc, SlackSendError) else type(exc).__name__
 
 
 async def _logged(work: Coroutine[Any, Any, None]) -> None:

@@ -1,9 +1,10 @@
 """Serving the Bolt app over HTTP: uvicorn inside the bot's event loop, on a socket bound here.
 
-Bolt's ASGI adapter answers ``POST /slack/events`` (commands, events and interactions alike) and
-verifies each request's signature once it has read the body, so the body is capped first: a
-request larger than anything Slack sends is answered 413 without being buffered. uvicorn's own
-signal handlers are left out because the runtime owns SIGINT and SIGTERM for every channel.
+Bolt's ASGI adapter answers ``POST /slack/events`` (commands, events and interactions alike)
+behind :class:`~bot.channels.slack_guard.RequestGuard`, which refuses (401, one rate-limited
+log line, no traceback) anything unsigned, wrongly signed, stale, too large or malformed before
+Bolt parses a byte of it, and acknowledges replays without running them. uvicorn's own signal
+handlers are left out because the runtime owns SIGINT and SIGTERM for every channel.
 """
 
 from __future__ import annotations
@@ -12,65 +13,21 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Generator, MutableMapping
-from typing import Any
+from collections.abc import Generator
 
 import uvicorn
 from slack_bolt.adapter.asgi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 
-log = logging.getLogger(__name__)
-EVENTS_PATH = "/slack/events"  # Bolt's default path
-MAX_BODY = 1024 * 1024  # Slack's payloads are a few kilobytes
+from bot.channels.slack_guard import EVENTS_PATH, MAX_BODY, RequestGuard
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+__all__ = ["EVENTS_PATH", "MAX_BODY", "BoltHttpServer", "SlackSetupError", "listen"]
+
+log = logging.getLogger(__name__)
 
 
 class SlackSetupError(Exception):
     """The Slack channel cannot start as configured; the message names the key and the fix."""
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class BodyLimit:
-    """ASGI wrapper answering 413 to request bodies over ``limit`` bytes."""
-
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.limit:
-            await _too_large(send)
-            return
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:  # Bolt answers only after reading the whole body: nothing sent yet
-            await _too_large(send)
-
-
-async def _too_large(send: Send) -> None:
-    await send({"type": "http.response.start", "status": 413, "headers": []})
-    await send({"type": "http.response.body", "body": b""})
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -102,8 +59,9 @@ def listen(host: str, port: int) -> socket.socket:
 class BoltHttpServer:
     """The Bolt app behind uvicorn, started and stopped inside the running event loop."""
 
-    def __init__(self, bolt: AsyncApp, host: str, port: int) -> None:
+    def __init__(self, bolt: AsyncApp, host: str, port: int, signing_secret: str) -> None:
         self.bolt = bolt
+        self.signing_secret = signing_secret
         self.host = host
         self.port = port
         self._server: _EmbeddedServer | None = None
@@ -113,7 +71,9 @@ class BoltHttpServer:
         """Listen and serve in the background; returns the port actually listened on."""
         sock = listen(self.host, self.port)
         config = uvicorn.Config(
-            BodyLimit(AsyncSlackRequestHandler(self.bolt, path=EVENTS_PATH), MAX_BODY),
+            RequestGuard(
+                AsyncSlackRequestHandler(self.bolt, path=EVENTS_PATH), self.signing_secret
+            ),
             lifespan="off",
             log_config=None,  # the bot's logging configuration stays as it is
             log_level="warning",

@@ -13,7 +13,8 @@ Robustness: a reply that cannot be sent after a few retries (429 ``retry_after``
 errors, 5xx) goes to the outbox, so the delivery worker keeps trying and a restart does not
 lose it; python-telegram-bot confirms an update's offset only after fetching it and, on stop,
 processes every fetched update before returning. One failing update is logged (never with its
-text) and the bot carries on.
+text) and the bot carries on; one the library cannot even parse is logged once (its id and
+size), skipped and acknowledged (``telegram_polling``).
 """
 
 from __future__ import annotations
@@ -27,9 +28,16 @@ from urllib.parse import urlparse
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.app import App
 from bot.channels.settings import TelegramSettings
+from bot.channels.telegram_polling import (
+    BOT_LOGGERS,
+    DropUpdateDump,
+    RememberingRequest,
+    ScreeningBot,
+)
 from bot.channels.telegram_render import Rendered, render
 from bot.channels.telegram_sender import (
     TelegramSender,
@@ -78,6 +86,10 @@ def quiet_library_logs() -> None:
     webhook_log = logging.getLogger("telegram.ext._utils.webhookhandler")
     if not any(isinstance(f, _WithholdUpdateData) for f in webhook_log.filters):
         webhook_log.addFilter(_WithholdUpdateData())
+    for name in BOT_LOGGERS:
+        bot_log = logging.getLogger(name)
+        if not any(isinstance(f, DropUpdateDump) for f in bot_log.filters):
+            bot_log.addFilter(DropUpdateDump())
 
 
 class _WithholdUpdateData(logging.Filter):
@@ -110,26 +122,36 @@ def check_settings(settings: TelegramSettings) -> None:
 
 
 def build_application(settings: TelegramSettings, concurrent_updates: int) -> Application:
-    """A python-telegram-bot Application for ``settings`` (not started)."""
-    builder = (
+    """A python-telegram-bot Application for ``settings`` (not started).
+
+    Its bot is a :class:`ScreeningBot`, so one update the library cannot parse is skipped
+    instead of stalling the polling loop (``telegram_polling``).
+    """
+    request: BaseRequest
+    if settings.transport == "aiohttp":
+        request = AiohttpRequest(
+            CONNECTIONS, pool_timeout=POOL_TIMEOUT_SECONDS, proxy=settings.proxy
+        )
+        polling: BaseRequest = AiohttpRequest(1, proxy=settings.proxy)
+    else:
+        request = HTTPXRequest(CONNECTIONS, pool_timeout=POOL_TIMEOUT_SECONDS, proxy=settings.proxy)
+        polling = HTTPXRequest(1, proxy=settings.proxy)
+    limiter = AIORateLimiter(max_retries=RATE_LIMIT_RETRIES) if settings.rate_limit else None
+    bot = ScreeningBot(
+        token=settings.token or "",
+        base_url=settings.base_url,
+        base_file_url=settings.base_file_url,
+        request=request,
+        get_updates_request=RememberingRequest(polling),
+        rate_limiter=limiter,
+    )
+    return (
         ApplicationBuilder()
-        .token(settings.token or "")
-        .base_url(settings.base_url)
-        .base_file_url(settings.base_file_url)
+        .bot(bot)
         .concurrent_updates(ChatOrderedUpdates(concurrent_updates))
         .job_queue(None)  # CrossDesk schedules with its own scheduler
+        .build()
     )
-    if settings.transport == "aiohttp":
-        builder = builder.request(
-            AiohttpRequest(CONNECTIONS, pool_timeout=POOL_TIMEOUT_SECONDS, proxy=settings.proxy)
-        ).get_updates_request(AiohttpRequest(1, proxy=settings.proxy))
-    else:
-        builder = builder.connection_pool_size(CONNECTIONS).pool_timeout(POOL_TIMEOUT_SECONDS)
-        if settings.proxy:
-            builder = builder.proxy(settings.proxy).get_updates_proxy(settings.proxy)
-    if settings.rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
-    return builder.build()
 
 
 class TelegramChannel:

@@ -149,3 +149,53 @@ async def test_an_invalid_token_is_refused_without_showing_it(
         await channel.start()
     assert "telegram.token" in str(bad_token.value) and "1:wrong" not in str(bad_token.value)
     await channel.stop()
+
+
+# --- an update python-telegram-bot cannot parse ------------------------------------------
+
+UNREADABLE = {
+    "date of the wrong type": {"date": "yesterday"},
+    "chat of the wrong type": {"chat": "not an object"},
+    "entities of the wrong type": {"entities": "not a list"},
+}
+
+
+def _unreadable(fake: FakeTelegram, user: int, words: str, broken: dict[str, object]) -> int:
+    """Queue a message from ``user`` that the library cannot parse; returns its update_id."""
+    update = fake.build_message(user, words)
+    update["message"].update(broken)
+    return int(fake.push(update)["update_id"])
+
+
+@pytest.mark.parametrize("broken", sorted(UNREADABLE))
+@pytest.mark.parametrize("last", [False, True], ids=["among-others", "last-of-its-answer"])
+async def test_an_unparseable_update_is_skipped_once_and_the_next_answered(
+    tg_app: App,
+    fake: FakeTelegram,
+    caplog: pytest.LogCaptureFixture,
+    broken: str,
+    last: bool,
+) -> None:
+    """Once, such an update stalled the bot: getUpdates in a tight loop, and CRITICAL logs with
+    every update of the answer, other customers' messages included."""
+    caplog.set_level(logging.DEBUG)
+    mine, theirs = "my own SECRET-TEXT question", "another customer's SECRET-WORDS"
+    async with running_channel(tg_app, fake):
+        bad = _unreadable(fake, 31, mine, UNREADABLE[broken])
+        if last:  # alone in its answer: only its own id can move the offset past it
+            await fake.wait_for(lambda: not fake.updates, what="the bad update acknowledged")
+        fake.message(32, f"{QUESTION} {theirs}")
+        await fake.wait_sent(32)
+        await fake.wait_for(lambda: not fake.updates, what="every update acknowledged")
+        polls = len(fake.calls_to("getUpdates"))
+    assert fake.returned[bad] == 1  # fetched once: acknowledged, not fetched again and again
+    assert polls < 10  # no tight loop
+    assert fake.sent_to(31) == []
+    about = [r for r in caplog.records if f"update {bad} could not be read" in r.getMessage()]
+    assert len(about) == 1 and about[0].levelno == logging.WARNING
+    assert "bytes" in about[0].getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.CRITICAL]
+    assert "SECRET" not in caplog.text + "".join(str(r.args) for r in caplog.records)
+    with tg_app.sessions() as session:
+        logged = list(session.scalars(select(ConversationEntry.text)))
+    assert any(theirs in text for text in logged) and not any(mine in text for text in logged)

@@ -3,7 +3,10 @@ if it had come alone, and one failing message costing the others nothing."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+import logging
+
+import pytest
+from sqlalchemy import event, func, select, text
 
 from bot.app import App, build_app
 from bot.config import Settings
@@ -106,6 +109,87 @@ def test_one_failing_message_costs_the_others_nothing(app: App, caplog) -> None:
         texts = set(session.scalars(select(ConversationEntry.text)))
     assert BURST[0][1] in texts and poison not in texts
     assert poison not in caplog.text  # failures are logged without the customer's words
+
+
+def _count_transactions(app: App) -> list[int]:
+    """A one-element list counting the transactions the router's sessions begin from now on."""
+    began = [0]
+
+    @event.listens_for(app.engine, "begin")
+    def _began(_connection) -> None:  # type: ignore[no-untyped-def]
+        began[0] += 1
+
+    return began
+
+
+def _poison_the_classifier(app: App, monkeypatch: pytest.MonkeyPatch, poison: str) -> list[str]:
+    """Make the classifier raise (a bug in handling) for ``poison``; returns the texts it read."""
+    classify, seen = app.services.classifier.classify, []
+
+    def failing(text: str, **hints: object):  # type: ignore[no-untyped-def]
+        seen.append(text)
+        if text == poison:
+            raise ValueError(f"cannot classify {text!r}")  # the message quotes the text
+        return classify(text, **hints)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app.services.classifier, "classify", failing)
+    return seen
+
+
+def test_a_poisoned_message_is_left_out_and_the_batch_retried_without_it(
+    app: App,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path,  # type: ignore[no-untyped-def]
+    clock: ManualClock,
+    knowledge,  # type: ignore[no-untyped-def]
+) -> None:
+    poison = "this one breaks the classifier"
+    seen = _poison_the_classifier(app, monkeypatch, poison)
+    messages = [_incoming(u, t, h) for u, t, h in BURST]
+    messages.insert(2, _incoming("bad", poison, "en"))
+    began = _count_transactions(app)
+    replies = app.router.handle_batch(messages)
+    # the batch, the batch without the poisoned message, the poisoned message alone: not one
+    # transaction per message of the batch
+    assert began[0] == 3
+    assert seen.count(poison) == 2  # in the batch, then alone
+    fallback = app.services.texts.get("fallback.text", "en")
+    assert [r.text for r in replies[2]] == [fallback]
+    alone_app = _second_app(
+        Settings(store={"url": f"sqlite:///{tmp_path / 'alone.db'}"}), clock, knowledge
+    )
+    try:
+        alone = [alone_app.router.handle(_incoming(u, t, h)) for u, t, h in BURST]
+    finally:
+        alone_app.close()
+    assert [[r.text for r in rs] for i, rs in enumerate(replies) if i != 2] == [
+        [r.text for r in rs] for rs in alone
+    ]
+    assert all(fallback not in [r.text for r in rs] for i, rs in enumerate(replies) if i != 2)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "ValueError" in errors[0].getMessage()
+    assert poison not in caplog.text  # the error names the exception, not the message
+
+
+def test_a_failure_no_message_raised_splits_the_batch_until_it_is_found(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The conversation log is written at commit, for the whole batch: the failing row cannot
+    be blamed on a message, so the batch is halved; the others are still answered right."""
+    poison = "this one breaks the log at commit"
+    _fail_on_log_text(app, poison)
+    messages = [_incoming(f"c{n}", "hello", "en") for n in range(16)]
+    messages[11] = _incoming("bad", poison, "en")
+    began = _count_transactions(app)
+    replies = app.router.handle_batch(messages)
+    fallback = app.services.texts.get("fallback.text", "en")
+    greeting = app.services.texts.get("smalltalk.greeting", "en")
+    assert [rs[0].text for rs in replies] == [greeting] * 11 + [fallback] + [greeting] * 4
+    assert began[0] <= 1 + 2 * 4  # halving 16 down to one: four levels, two halves each
+    assert [r.levelno for r in caplog.records].count(logging.ERROR) == 1
+    with app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Contact)) == 15
 
 
 def test_staff_and_customers_in_one_batch(app: App) -> None:

@@ -38,12 +38,12 @@ def _app(settings: Settings, **kwargs: object):  # type: ignore[no-untyped-def]
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from bot.starter import STARTER_CONFIG
+    from bot.starter import starter_config
 
     path = config_path(args.config)
     if path.exists() and not args.force:
         raise UserError(f"{path} exists; use --force to overwrite it")
-    path.write_text(STARTER_CONFIG, encoding="utf-8")
+    path.write_text(starter_config(), encoding="utf-8")
     print(f"wrote {path}; secrets go in environment variables (see the comments in it)")
     return 0
 
@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(func=func)
         return command
 
-    init = add("init", "write a commented starter crossdesk.toml", cmd_init)
+    init = add("init", "write a commented starter crossdesk.toml with every key", cmd_init)
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     chat = add(
         "chat", "talk to the bot in this terminal (creates the demo shop if empty)", cmd_chat

@@ -16,26 +16,34 @@ import time
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 log = logging.getLogger(__name__)
 
 Provider = Literal["none", "google", "deepl", "libre", "mymemory", "microsoft"]
+PROVIDERS: tuple[str, ...] = get_args(Provider)
+NEEDS_API_KEY = ("deepl", "microsoft")  # the others run without a key (libre: self-hosted)
 
 
 class TranslationSettings(BaseModel):
-    """The ``[translation]`` section: which machine translator to use, if any."""
+    """Machine translation between customers and staff, if any."""
 
     model_config = ConfigDict(extra="forbid")
 
     provider: Provider = Field(
         "none", description="none | google | deepl | libre | mymemory | microsoft"
     )
-    api_key: str | None = Field(None, description="secret: CROSSDESK_TRANSLATION__API_KEY")
-    url: str | None = Field(None, description="LibreTranslate server, e.g. http://localhost:5000/")
-    region: str | None = Field(None, description="Azure region (microsoft)")
+    api_key: str | None = Field(None, description="the provider's API key (deepl, microsoft)")
+    url: str | None = Field(
+        None,
+        description="LibreTranslate server (libre); unset: http://localhost:5000/",
+        examples=["http://localhost:5000/"],
+    )
+    region: str | None = Field(
+        None, description="Azure region (microsoft)", examples=["westeurope"]
+    )
     timeout: float = Field(3.0, gt=0, le=60, description="seconds one translation may take")
     breaker_failures: int = Field(3, ge=1, description="failures in a row that open the breaker")
     breaker_seconds: float = Field(60.0, gt=0, description="how long an open breaker stays open")

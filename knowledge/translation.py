@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 import types
 from collections.abc import Callable
@@ -47,6 +48,23 @@ class TranslationSettings(BaseModel):
     timeout: float = Field(3.0, gt=0, le=60, description="seconds one translation may take")
     breaker_failures: int = Field(3, ge=1, description="failures in a row that open the breaker")
     breaker_seconds: float = Field(60.0, gt=0, description="how long an open breaker stays open")
+
+
+# what reads the same in every language: commands, links, e-mail addresses, numbers and codes
+_LANGUAGE_NEUTRAL = re.compile(r"/\w+|https?://\S+|\S+@\S+|[^\W\d_]*\d[\w-]*")
+
+
+def same_language(first: str | None, second: str | None) -> bool:
+    """Whether two language codes name one language ("zh" and "zh-CN", "EN" and "en")."""
+    if not first or not second:
+        return False
+    return first.split("-")[0].split("_")[0].lower() == second.split("-")[0].split("_")[0].lower()
+
+
+def language_neutral(text: str) -> bool:
+    """Whether ``text`` has no words to translate: a command like /human, an order number,
+    an e-mail address, a link (they read the same for staff and customer)."""
+    return not any(char.isalpha() for char in _LANGUAGE_NEUTRAL.sub(" ", text))
 
 
 class TranslationUnavailable(Exception):

@@ -76,6 +76,7 @@ def test_unreachable_bot_api_is_one_line_and_a_failed_exit(tmp_path: Path) -> No
     assert len(err.strip().splitlines()) == 1, err
     assert f"127.0.0.1:{port}" in err and "connection refused" in err and "telegram.proxy" in err
     assert TOKEN not in err
+    assert "staff translation is off" in result.stdout.decode()  # the start line, on stdout
 
 
 class CountingProxy:

@@ -20,7 +20,6 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-from urllib.request import proxy_bypass_environment
 
 
 class Unreachable(Exception):
@@ -60,16 +59,31 @@ def proxy_for(
     environ = os.environ if environ is None else environ
     parts = urlsplit(url)
     no_proxy = _variable(environ, "no_proxy")
-    if parts.hostname and no_proxy:
-        host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
-        if proxy_bypass_environment(host, {"no": no_proxy[0]}):
-            return None
+    if parts.hostname and no_proxy and bypassed(parts.hostname, parts.port, no_proxy[0]):
+        return None
     for name in (f"{parts.scheme}_proxy", "all_proxy"):
         found = _variable(environ, name)
         if found:
             value, spelled = found
             return Proxy(value if "://" in value else f"http://{value}", spelled)
     return None
+
+
+def bypassed(host: str, port: int | None, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` exempts ``host``: ``*``, the host itself, or a domain it is in
+    (``example.com`` and ``.example.com`` both cover ``api.example.com``); an entry with a
+    port covers that port only."""
+    host = host.lower().rstrip(".")
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if entry == "*":
+            return True
+        name, _, entry_port = entry.partition(":") if entry.count(":") == 1 else (entry, "", "")
+        if entry_port and (port is None or entry_port != str(port)):
+            continue
+        name = name.lstrip(".").rstrip(".")
+        if name and (host == name or host.endswith("." + name)):
+            return True
+    return False
 
 
 def host_of(url: str) -> str:

@@ -89,3 +89,22 @@ def test_describe_failure_names_the_cause(cause: BaseException, words: str) -> N
 def test_describe_failure_of_a_proxy_that_answers_an_error() -> None:
     error = aiohttp.ClientHttpProxyError(None, (), status=407, message="Proxy Auth Required")
     assert describe_failure(wrapped(error)) == "the proxy answered HTTP 407"
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "no_proxy", "expected"),
+    [
+        ("api.telegram.org", 443, "*", True),
+        ("api.telegram.org", 443, "localhost, telegram.org", True),
+        ("api.telegram.org", 443, ".telegram.org", True),
+        ("api.telegram.org", 443, "api.telegram.org:443", True),
+        ("api.telegram.org", 443, "api.telegram.org:8443", False),
+        ("api.telegram.org", 443, "gram.org", False),
+        ("127.0.0.1", 8081, "localhost,127.0.0.1", True),
+        ("api.telegram.org", 443, "", False),
+    ],
+)
+def test_no_proxy_entries(host: str, port: int, no_proxy: str, expected: bool) -> None:
+    from bot.channels.network import bypassed
+
+    assert bypassed(host, port, no_proxy) is expected

@@ -127,9 +127,8 @@ class AlertSettings(BaseModel):
     def targets_for(self, name: str, configured: list[str]) -> list[str]:
         """Where rule ``name`` notifies: its own targets, else the section's, else every
         ``configured`` staff channel, else the console."""
-        chosen = self.rule(name).targets
-        if chosen is None:
-            chosen = self.targets
+        own = self.rule(name).targets
+        chosen: list[str] = list(self.targets if own is None else own)
         if not chosen:
-            chosen = configured or ["console"]  # type: ignore[list-item]
+            chosen = configured or ["console"]
         return list(dict.fromkeys(chosen))

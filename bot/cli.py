@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bot.cli_args import (
     OneLineParser,
@@ -28,6 +29,9 @@ from bot.logs import configure_logging
 from knowledge.kb import KnowledgeBaseError
 from store.db import StoreError
 
+if TYPE_CHECKING:
+    from bot.app import App
+
 Command = Callable[[argparse.Namespace, Settings], int]
 MAX_DEMO_ORDERS = 10_000_000
 MAX_DEMO_PRODUCTS = 1_000_000
@@ -41,10 +45,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
 
 
-def _app(settings: Settings, **kwargs: object):  # type: ignore[no-untyped-def]
+def _app(settings: Settings, **kwargs: Any) -> App:
     from bot.app import build_app
 
-    return build_app(settings, **kwargs)  # type: ignore[arg-type]
+    return build_app(settings, **kwargs)
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -199,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"crossdesk {package_version()}")
     add_common_options(parser, top_level=True)
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     add_common_options(common, top_level=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -26,7 +26,10 @@ class Channel(Protocol):
     """A chat platform the runtime starts and stops."""
 
     name: str
-    sender: Sender
+
+    @property
+    def sender(self) -> Sender:
+        """Sends this platform's outbox rows (read-only: each channel has its own kind)."""
 
     async def start(self) -> None:
         """Begin receiving updates (returns once receiving runs in the background)."""

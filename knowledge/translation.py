@@ -137,7 +137,7 @@ def _client_factory(settings: TranslationSettings) -> Callable[[str, str], Any]:
     if provider == "libre":
         from deep_translator import LibreTranslator, libre
 
-        libre.requests = _with_timeout(requests, settings.timeout)  # type: ignore[attr-defined]
+        libre.requests = _with_timeout(requests, settings.timeout)
         url = settings.url or "http://localhost:5000/"
         return lambda source, target: LibreTranslator(
             source=source,
@@ -149,24 +149,24 @@ def _client_factory(settings: TranslationSettings) -> Callable[[str, str], Any]:
     if provider == "google":
         from deep_translator import GoogleTranslator, google
 
-        google.requests = _with_timeout(requests, settings.timeout)  # type: ignore[attr-defined]
+        google.requests = _with_timeout(requests, settings.timeout)
         return lambda source, target: GoogleTranslator(source=source, target=target)
     if provider == "deepl":
         from deep_translator import DeeplTranslator, deepl
 
-        deepl.requests = _with_timeout(requests, settings.timeout)  # type: ignore[attr-defined]
+        deepl.requests = _with_timeout(requests, settings.timeout)
         return lambda source, target: DeeplTranslator(
             api_key=settings.api_key, source=source, target=target, use_free_api=True
         )
     if provider == "mymemory":
         from deep_translator import MyMemoryTranslator, mymemory
 
-        mymemory.requests = _with_timeout(requests, settings.timeout)  # type: ignore[attr-defined]
+        mymemory.requests = _with_timeout(requests, settings.timeout)
         return lambda source, target: MyMemoryTranslator(source=source, target=target)
     if provider == "microsoft":
         from deep_translator import MicrosoftTranslator, microsoft
 
-        microsoft.requests = _with_timeout(requests, settings.timeout)  # type: ignore[attr-defined]
+        microsoft.requests = _with_timeout(requests, settings.timeout)
         return lambda source, target: MicrosoftTranslator(
             api_key=settings.api_key, source=source, target=target, region=settings.region
         )

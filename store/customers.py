@@ -35,11 +35,11 @@ def contacts_for(
     contacts: dict[tuple[str, str], Contact] = {}
     for channel in {channel for channel, _ in wanted}:
         ids = [external_id for c, external_id in wanted if c == channel]
-        for contact in session.scalars(
+        for known in session.scalars(
             select(Contact).where(Contact.channel == channel, Contact.external_id.in_(ids))
         ):
-            contacts[(channel, contact.external_id)] = contact
-    new = []
+            contacts[(channel, known.external_id)] = known
+    new: list[Contact] = []
     for key, author in wanted.items():
         contact = contacts.get(key)
         if contact is None:

@@ -19,6 +19,7 @@ text) and the bot carries on.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from datetime import timedelta
 from typing import Any
@@ -328,8 +329,12 @@ class TelegramChannel:
         for index, piece in enumerate(pieces):
             try:
                 await with_retries(
-                    lambda piece=piece, first=index == 0: send_rendered(
-                        self.application, chat_id, [piece], reply_to if first else None
+                    functools.partial(
+                        send_rendered,
+                        self.application,
+                        chat_id,
+                        [piece],
+                        reply_to if index == 0 else None,
                     )
                 )
             except TelegramError as error:

@@ -17,8 +17,17 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from alerts.settings import AlertSettings
 from store.alert_state import RULES
@@ -45,11 +54,15 @@ class Alert(NamedTuple):
     score: float = 0.0  # larger is worse: orders alerts within a message
 
 
-def _one_of(column: ColumnElement[str], values: tuple[str, ...]) -> ColumnElement[bool]:
+def _one_of(
+    column: ColumnElement[str] | InstrumentedAttribute[str], values: tuple[str, ...]
+) -> ColumnElement[bool]:
     """``column IN (...)`` with the values written into the SQL, not bound: the partial indexes
     (``WHERE status IN ('paid', 'processing')``) serve a query only when the planner can see
     that its condition implies theirs, and a bound parameter hides that on SQLite."""
-    values_in = bindparam(f"{column.key}_in", list(values), expanding=True, literal_execute=True)
+    values_in: BindParameter[list[str]] = bindparam(
+        f"{column.key}_in", list(values), expanding=True, literal_execute=True
+    )
     return column.in_(values_in)
 
 

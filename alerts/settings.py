@@ -32,9 +32,15 @@ class RuleSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(True, description="evaluate this rule")
-    every_minutes: int | None = Field(None, ge=1, description="run every N minutes")
-    cron: str | None = Field(None, description='crontab line, e.g. "*/30 8-20 * * *"')
-    targets: list[Target] | None = Field(None, description="channels; unset: [alerts] targets")
+    every_minutes: int | None = Field(
+        None, ge=1, description="run every N minutes; unset: [alerts] every_minutes", examples=[30]
+    )
+    cron: str | None = Field(
+        None, description="crontab line, instead of every_minutes", examples=["0 8 * * 1-5"]
+    )
+    targets: list[Target] | None = Field(
+        None, description="channels; unset: [alerts] targets", examples=[["telegram"]]
+    )
 
     @field_validator("cron")
     @classmethod
@@ -71,7 +77,9 @@ class AlertSettings(BaseModel):
     critical_days: int = Field(
         7, ge=1, description="days past a shipping threshold after which an alert is critical"
     )
-    repeat_interval_minutes: int = Field(240, ge=1, description="repeat a firing alert after")
+    repeat_interval_minutes: int = Field(
+        240, ge=1, description="minutes before a firing alert is repeated"
+    )
     group_top: int = Field(10, ge=1, le=50, description="orders or SKUs listed in one message")
     every_minutes: int = Field(15, ge=1, description="default schedule of every rule")
     misfire_grace_seconds: int = Field(
@@ -88,7 +96,10 @@ class AlertSettings(BaseModel):
         description="channels for every rule; empty: every configured staff channel",
     )
     rules: dict[str, RuleSettings] = Field(
-        default_factory=dict, description="per-rule schedule and targets"
+        default_factory=dict,
+        description="per-rule schedule and targets: a table [alerts.rules.<rule>] per rule, "
+        f"rules: {', '.join(RULES)}",
+        examples=[{"low_stock": {"cron": "0 8 * * 1-5", "targets": ["telegram"]}}],
     )
 
     @field_validator("rules")
@@ -116,9 +127,8 @@ class AlertSettings(BaseModel):
     def targets_for(self, name: str, configured: list[str]) -> list[str]:
         """Where rule ``name`` notifies: its own targets, else the section's, else every
         ``configured`` staff channel, else the console."""
-        chosen = self.rule(name).targets
-        if chosen is None:
-            chosen = self.targets
+        own = self.rule(name).targets
+        chosen: list[str] = list(self.targets if own is None else own)
         if not chosen:
-            chosen = configured or ["console"]  # type: ignore[list-item]
+            chosen = configured or ["console"]
         return list(dict.fromkeys(chosen))

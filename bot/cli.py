@@ -8,17 +8,33 @@ problem and the fix, with a non-zero exit and no traceback.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from bot import log_safety
-from bot.config import ConfigError, Settings, config_path, load_settings
+from bot.cli_args import (
+    OneLineParser,
+    add_common_options,
+    existing_file,
+    existing_folder,
+    fraction,
+    iso_date,
+    not_empty,
+    package_version,
+    whole_number,
+)
+from bot.config import SECRETS, ConfigError, Settings, config_path, load_settings
+from bot.logs import configure_logging
 from knowledge.kb import KnowledgeBaseError
 from store.db import StoreError
 
+if TYPE_CHECKING:
+    from bot.app import App
+
 Command = Callable[[argparse.Namespace, Settings], int]
+MAX_DEMO_ORDERS = 10_000_000
+MAX_DEMO_PRODUCTS = 1_000_000
 
 
 class UserError(Exception):
@@ -29,30 +45,41 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
 
 
-def _app(settings: Settings, **kwargs: object):  # type: ignore[no-untyped-def]
+def _app(settings: Settings, **kwargs: Any) -> App:
     from bot.app import build_app
 
-    return build_app(settings, **kwargs)  # type: ignore[arg-type]
+    return build_app(settings, **kwargs)
 
 
 # --- commands ---------------------------------------------------------------------------------
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from bot.starter import STARTER_CONFIG
+    from bot.starter import starter_config
 
     path = config_path(args.config)
     if path.exists() and not args.force:
         raise UserError(f"{path} exists; use --force to overwrite it")
-    path.write_text(STARTER_CONFIG, encoding="utf-8")
+    path.write_text(starter_config(), encoding="utf-8")
     print(f"wrote {path}; secrets go in environment variables (see the comments in it)")
     return 0
+
+
+def announce(settings: Settings) -> None:
+    """The start lines: staff translation on or off (stdout), missing staff chats (stderr)."""
+    from bot.startup import staff_warnings, translation_line
+
+    print(f"crossdesk: {translation_line(settings)}", flush=True)
+    for warning in staff_warnings(settings):
+        print(f"crossdesk: {warning}", file=sys.stderr, flush=True)
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import ensure_demo_shop
     from bot.channels.console import ConsoleChannel, ConsoleSender
     from bot.delivery import Deliverer
+
+    announce(settings)
 
     app = _app(settings, staff_channels=["console"])
     if ensure_demo_shop(app):
@@ -73,6 +100,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime import run
 
+    announce(settings)
     return run(settings)
 
 
@@ -89,9 +117,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from store.db import create_store_engine, session_factory, transaction, upgrade
     from store.importers import ImportFileError, import_inventory, import_orders
 
-    path = Path(args.file)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    path: Path = args.file
     engine = create_store_engine(settings.store.url)
     upgrade(engine)
     importer = import_orders if args.what == "orders" else import_inventory
@@ -114,7 +140,6 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     import time
-    from datetime import date
 
     from store.db import create_store_engine, session_factory, transaction, upgrade
     from store.demo import generate_demo_shop
@@ -122,10 +147,9 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     engine = create_store_engine(settings.store.url)
     upgrade(engine)
     started = time.perf_counter()
-    today = date.fromisoformat(args.today) if args.today else None
     with transaction(session_factory(engine)) as session:
         summary = generate_demo_shop(
-            session, orders=args.orders, products=args.products, seed=args.seed, today=today
+            session, orders=args.orders, products=args.products, seed=args.seed, today=args.today
         )
     print(
         f"demo shop: {summary.orders} orders, {summary.items} order lines, "
@@ -144,7 +168,7 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.evaluation import evaluate_file
 
-    return evaluate_file(settings, Path(args.file), args)
+    return evaluate_file(settings, args.file, args)
 
 
 def cmd_kb_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -172,16 +196,15 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The parser of every command; each accepts ``--config`` and ``-v`` before or after it."""
+    parser = OneLineParser(
         prog="crossdesk",
         description="Multilingual customer service and ops alerts for cross-border shops.",
     )
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--config",
-        metavar="PATH",
-        help="config file (default ./crossdesk.toml or $CROSSDESK_CONFIG)",
-    )
+    parser.add_argument("--version", action="version", version=f"crossdesk {package_version()}")
+    add_common_options(parser, top_level=True)
+    common = OneLineParser(add_help=False)
+    add_common_options(common, top_level=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, help_text: str, func: object) -> argparse.ArgumentParser:
@@ -189,14 +212,17 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(func=func)
         return command
 
-    init = add("init", "write a commented starter crossdesk.toml", cmd_init)
+    init = add("init", "write a commented starter crossdesk.toml with every key", cmd_init)
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     chat = add(
         "chat", "talk to the bot in this terminal (creates the demo shop if empty)", cmd_chat
     )
     chat.add_argument("--staff", action="store_true", help="talk as a staff member")
     chat.add_argument(
-        "--user", default="console-customer", help="who you are (default: %(default)s)"
+        "--user",
+        type=not_empty,
+        default="console-customer",
+        help="who you are (default: %(default)s)",
     )
     add("run", "run the Telegram and/or Slack bot, delivery and scheduled alerts", cmd_run)
     db = add("db", "database maintenance", None)
@@ -206,28 +232,53 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(func=cmd_db_upgrade)
     imp = add("import", "import orders (CSV/JSONL) or inventory (CSV) from the shop", cmd_import)
     imp.add_argument("what", choices=["orders", "inventory"])
-    imp.add_argument("file")
+    imp.add_argument("file", type=existing_file)
     demo = add(
         "demo-data", "fill the store with a generated demo shop (replaces orders)", cmd_demo_data
     )
-    demo.add_argument("--orders", type=int, default=2000)
-    demo.add_argument("--products", type=int, default=200)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--today", help="anchor date YYYY-MM-DD (default: today)")
+    demo.add_argument(
+        "--orders",
+        type=whole_number(0, MAX_DEMO_ORDERS),
+        default=2000,
+        metavar="N",
+        help=f"orders to generate, 0 to {MAX_DEMO_ORDERS:,} (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--products",
+        type=whole_number(1, MAX_DEMO_PRODUCTS),
+        default=200,
+        metavar="M",
+        help=f"products to generate, 1 to {MAX_DEMO_PRODUCTS:,} (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--seed",
+        type=whole_number(),
+        default=7,
+        metavar="S",
+        help="the same seed and --today give the same shop (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--today", type=iso_date, metavar="YYYY-MM-DD", help="anchor date (default: today)"
+    )
     add("classify", "classify JSON lines from stdin: language, action, intent, reply", cmd_classify)
     evaluation = add(
         "eval", "measure the customer pipeline on a labelled JSON-lines file", cmd_eval
     )
-    evaluation.add_argument("file")
-    evaluation.add_argument("--min-language", type=float, default=0.0, metavar="X")
-    evaluation.add_argument("--min-expect", type=float, default=0.0, metavar="X")
-    evaluation.add_argument("--min-escalation-recall", type=float, default=0.0, metavar="X")
-    evaluation.add_argument("--max-offtopic-answered", type=float, default=1.0, metavar="X")
+    evaluation.add_argument("file", type=existing_file)
+    for option, default in (
+        ("--min-language", 0.0),
+        ("--min-expect", 0.0),
+        ("--min-escalation-recall", 0.0),
+        ("--max-offtopic-answered", 1.0),
+    ):
+        evaluation.add_argument(option, type=fraction, default=default, metavar="X")
     evaluation.add_argument("--errors", action="store_true", help="list every wrong message")
     kb = add("kb", "knowledge base tools", None)
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="ACTION", required=True)
     check = kb_sub.add_parser("check", help="validate a knowledge base folder", parents=[common])
-    check.add_argument("path", nargs="?", help="folder (default: the configured or demo KB)")
+    check.add_argument(
+        "path", nargs="?", type=existing_folder, help="folder (default: the configured or demo KB)"
+    )
     check.set_defaults(func=cmd_kb_check)
     alerts = add("alerts", "ops alerts: run the rules once, or list alert state", cmd_alerts)
     alerts_sub = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
@@ -236,34 +287,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging() -> None:
-    """Log to stderr at WARNING (``crossdesk run`` lowers it to ``logging.level``), through
-    the filters that keep customer content and floods out (``bot/log_safety.py``).
-
-    A handler someone else set up already (a test runner, an embedding program) is theirs:
-    only the handler made here gets the filters.
-    """
-    root = logging.getLogger()
-    before = list(root.handlers)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    log_safety.install(handler for handler in root.handlers if handler not in before)
+def _secrets(settings: Settings) -> list[str]:
+    """Every configured secret, to keep out of the log lines."""
+    return [
+        value
+        for section, key in SECRETS
+        if isinstance(value := getattr(getattr(settings, section), key, None), str)
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the arguments, load the configuration and run the command; the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
         return 0 if argv is None or not list(argv) else 2
-    configure_logging()
+    configure_logging("WARNING", args.verbose)
     try:
         if func is cmd_init:
             return cmd_init(args)
         settings = _settings(args)
-        logging.getLogger().setLevel(settings.logging.level if func is cmd_run else "WARNING")
+        own_level = settings.logging.level if func is cmd_run else "WARNING"
+        configure_logging(own_level, args.verbose, _secrets(settings))
         return func(args, settings)
     except ConfigError as exc:
         for problem in exc.problems:

@@ -45,10 +45,14 @@ class ConfigError(Exception):
 
 
 class LoggingSettings(BaseModel):
-    """The ``[logging]`` section."""
+    """How much CrossDesk logs while it runs (libraries: warnings; crossdesk -v for more)."""
 
     model_config = ConfigDict(extra="forbid")
-    level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    level: str = Field(
+        "INFO",
+        pattern=r"^(DEBUG|INFO|WARNING|ERROR)$",
+        description="lowest level of CrossDesk's own log lines: DEBUG, INFO, WARNING or ERROR",
+    )
 
 
 class Settings(BaseSettings):

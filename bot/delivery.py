@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import outbox
@@ -155,6 +156,7 @@ class Deliverer:
 
         with self.sessions() as session:
             engine = session.get_bind()
+        assert isinstance(engine, Engine), "the session factory is bound to an engine"
         stop_listening = outbox.on_commit(engine, wake_soon)
         try:
             await self._deliver_forever(poll_seconds)

@@ -120,7 +120,7 @@ def evaluate(knowledge: Knowledge, rows: list[dict[str, Any]]) -> dict[str, Any]
                     "confidence": round(result.confidence, 3),
                 }
             )
-    report = {lang: _ratios(counts) for lang, counts in per.items()}
+    report: dict[str, Any] = {lang: _ratios(counts) for lang, counts in per.items()}
     latencies.sort()
     report["latency_ms"] = {
         "median": statistics.median(latencies) if latencies else 0.0,

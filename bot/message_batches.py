@@ -100,7 +100,9 @@ class MessageBatcher:
 
     def _take(self) -> list[tuple[IncomingMessage, asyncio.Future[list[Reply]]]]:
         """The next batch: queued messages in order, one per user, none already in flight."""
-        batch, later, users = [], deque(), set()
+        batch: list[tuple[IncomingMessage, asyncio.Future[list[Reply]]]] = []
+        later: deque[tuple[IncomingMessage, asyncio.Future[list[Reply]]]] = deque()
+        users: set[tuple[str, str]] = set()
         while self._queue and len(batch) < self._max_batch:
             item = self._queue.popleft()
             user = _user(item[0])

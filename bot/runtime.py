@@ -14,6 +14,7 @@ import signal
 from typing import Protocol
 
 from bot.app import App, build_app
+from bot.channels.network import Unreachable
 from bot.config import Settings
 from bot.delivery import Deliverer, Sender
 
@@ -25,7 +26,10 @@ class Channel(Protocol):
     """A chat platform the runtime starts and stops."""
 
     name: str
-    sender: Sender
+
+    @property
+    def sender(self) -> Sender:
+        """Sends this platform's outbox rows (read-only: each channel has its own kind)."""
 
     async def start(self) -> None:
         """Begin receiving updates (returns once receiving runs in the background)."""
@@ -95,21 +99,24 @@ async def serve(app: App, stop: asyncio.Event) -> None:
         )
     for channel in channels:
         deliverer.senders[channel.name] = channel.sender
-    tasks = [
-        asyncio.create_task(deliverer.run_forever(), name="delivery"),
-        asyncio.create_task(sla_loop(app), name="sla"),
-    ]
+    tasks: list[asyncio.Task[None]] = []
     scheduler = None
-    if app.settings.alerts.enabled:
-        from bot.alert_jobs import start_alert_scheduler
-
-        scheduler = start_alert_scheduler(app, deliverer)
     started: list[Channel] = []
     try:
+        # the platforms first: if one cannot be reached, nothing else has started (no alert
+        # is evaluated and delivered elsewhere for a bot that is about to exit)
         for channel in channels:
             await channel.start()
             started.append(channel)
             log.info("%s channel started", channel.name)
+        tasks = [
+            asyncio.create_task(deliverer.run_forever(), name="delivery"),
+            asyncio.create_task(sla_loop(app), name="sla"),
+        ]
+        if app.settings.alerts.enabled:
+            from bot.alert_jobs import start_alert_scheduler
+
+            scheduler = start_alert_scheduler(app, deliverer)
         freeze_startup_objects()
         await stop.wait()
     finally:
@@ -140,7 +147,7 @@ def run(settings: Settings) -> int:
 
     try:
         asyncio.run(main())
-    except NothingToRun as exc:
+    except (NothingToRun, Unreachable) as exc:  # one line for the user, no traceback
         raise UserError(str(exc)) from None
     finally:
         app.close()

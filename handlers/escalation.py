@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from handlers.services import Services
-from knowledge.translation import TranslationUnavailable
+from knowledge.translation import TranslationUnavailable, language_neutral, same_language
 from store import tickets
 from store.models import Contact, Order, Ticket, TicketMessage
 
@@ -35,8 +35,9 @@ PRIORITY_NAMES = {0: "urgent", 1: "high", 2: "normal"}
 
 
 def translate(services: Services, text: str, source: str | None, target: str) -> str | None:
-    """``text`` in ``target``, or None when it cannot be translated right now."""
-    if not source or source == target:
+    """``text`` in ``target``, or None when it cannot be translated right now (text with no
+    words to translate, or already in ``target``, is itself)."""
+    if not source or same_language(source, target) or language_neutral(text):
         return text
     try:
         return services.translator.translate(text, source, target)
@@ -110,9 +111,11 @@ def add_customer_message(
 
 
 def staff_line(services: Services, message: TicketMessage) -> str:
-    """A transcript line as staff read it: translation and original, or the original and why."""
+    """A transcript line as staff read it: translation and original, or the original and why;
+    the "translation unavailable" tag only when the customer's language really differs from
+    the staff's and the line has words to translate (not for /human, an order number...)."""
     texts, staff_language = services.texts, services.support.staff_language
-    if message.language == staff_language:
+    if same_language(message.language, staff_language) or language_neutral(message.text):
         return message.text
     if message.translated is None:
         return f"{texts.get('staff.ticket.untranslated', staff_language)}\n{message.text}"

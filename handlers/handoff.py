@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from handlers import escalation
@@ -68,11 +69,12 @@ def staff_action(services: Services, session: Session, message: IncomingMessage)
     now = services.clock()
     if kind == "claim":
         # one UPDATE decides who wins when two people press Claim at once
-        won = session.execute(
+        claimed = session.execute(
             update(Ticket)
             .where(Ticket.id == ticket_id, Ticket.state == "open")
             .values(state="claimed", assignee=agent, claimed_at=now)
-        ).rowcount
+        )
+        won = cast("CursorResult[Any]", claimed).rowcount  # an UPDATE's result is a cursor's
         ticket = session.get(Ticket, ticket_id)
         if ticket is None:
             return [_staff_reply(services, "staff.not_found", query=f"#{raw_id}")]

@@ -18,15 +18,26 @@ class SupportSettings(BaseModel):
 
     shop_name: str = Field("Northwind Goods", description="the shop's name in bot texts")
     support_email: str = Field("support@northwind.example", description="shown in answers")
-    languages: list[str] = Field(default_factory=lambda: list(SUPPORTED_LANGUAGES))
+    languages: list[str] = Field(
+        default_factory=lambda: list(SUPPORTED_LANGUAGES),
+        description=f"languages the bot answers in, from: {', '.join(SUPPORTED_LANGUAGES)}",
+    )
     default_language: str = Field("en", description="answer language when nothing else is known")
     staff_language: str = Field("zh", description="language staff read and write")
-    language_detector: Literal["lingua", "langdetect"] = "lingua"
-    knowledge_base: str | None = Field(None, description="folder of a knowledge base; None: demo")
+    language_detector: Literal["lingua", "langdetect"] = Field(
+        "lingua", description="which language detector reads customers' messages"
+    )
+    knowledge_base: str | None = Field(
+        None,
+        description="folder with faq/, lexicon/, locales/; unset: the demo shop's",
+        examples=["path/to/kb"],
+    )
     timezone: str = Field("Europe/Berlin", description="time zone of the support hours")
     hours_start: time = Field(time(9, 0), description="support opens (local time)")
     hours_end: time = Field(time(18, 0), description="support closes (local time)")
-    workdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], description="0=Monday")
+    workdays: list[int] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4], description="support days, 0 = Monday"
+    )
     sla_minutes: dict[str, int] = Field(
         default_factory=lambda: {"urgent": 15, "high": 30, "normal": 120},
         description="minutes a ticket may wait unclaimed, per priority",

@@ -32,7 +32,7 @@ REASONS_BY_WEIGHT = ("chargeback", "damaged", "wrong_item", "refund_demand", "no
 def find_escalations(text: str, lexicons: Iterable[Lexicon]) -> list[str]:
     """Every escalation reason the message shows in any of ``lexicons``, costliest first."""
     normalised = normalise(text)
-    found = set()
+    found: set[str] = set()
     for lexicon in lexicons:
         groups = lexicon.escalate_groups
         found.update(

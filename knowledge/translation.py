@@ -12,33 +12,59 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 log = logging.getLogger(__name__)
 
 Provider = Literal["none", "google", "deepl", "libre", "mymemory", "microsoft"]
+PROVIDERS: tuple[str, ...] = get_args(Provider)
+NEEDS_API_KEY = ("deepl", "microsoft")  # the others run without a key (libre: self-hosted)
 
 
 class TranslationSettings(BaseModel):
-    """The ``[translation]`` section: which machine translator to use, if any."""
+    """Machine translation between customers and staff, if any."""
 
     model_config = ConfigDict(extra="forbid")
 
     provider: Provider = Field(
         "none", description="none | google | deepl | libre | mymemory | microsoft"
     )
-    api_key: str | None = Field(None, description="secret: CROSSDESK_TRANSLATION__API_KEY")
-    url: str | None = Field(None, description="LibreTranslate server, e.g. http://localhost:5000/")
-    region: str | None = Field(None, description="Azure region (microsoft)")
+    api_key: str | None = Field(None, description="the provider's API key (deepl, microsoft)")
+    url: str | None = Field(
+        None,
+        description="LibreTranslate server (libre); unset: http://localhost:5000/",
+        examples=["http://localhost:5000/"],
+    )
+    region: str | None = Field(
+        None, description="Azure region (microsoft)", examples=["westeurope"]
+    )
     timeout: float = Field(3.0, gt=0, le=60, description="seconds one translation may take")
     breaker_failures: int = Field(3, ge=1, description="failures in a row that open the breaker")
     breaker_seconds: float = Field(60.0, gt=0, description="how long an open breaker stays open")
+
+
+# what reads the same in every language: commands, links, e-mail addresses, numbers and codes
+_LANGUAGE_NEUTRAL = re.compile(r"/\w+|https?://\S+|\S+@\S+|[^\W\d_]*\d[\w-]*")
+
+
+def same_language(first: str | None, second: str | None) -> bool:
+    """Whether two language codes name one language ("zh" and "zh-CN", "EN" and "en")."""
+    if not first or not second:
+        return False
+    return first.split("-")[0].split("_")[0].lower() == second.split("-")[0].split("_")[0].lower()
+
+
+def language_neutral(text: str) -> bool:
+    """Whether ``text`` has no words to translate: a command like /human, an order number,
+    an e-mail address, a link (they read the same for staff and customer)."""
+    return not any(char.isalpha() for char in _LANGUAGE_NEUTRAL.sub(" ", text))
 
 
 class TranslationUnavailable(Exception):
@@ -111,7 +137,7 @@ def _client_factory(settings: TranslationSettings) -> Callable[[str, str], Any]:
     if provider == "libre":
         from deep_translator import LibreTranslator, libre
 
-        libre.requests = _with_timeout(requests, settings.timeout)  # type: ignore[attr-defined]
+        libre.requests = _with_timeout(requests, settings.timeout)
         url = settings.url or "http://localhost:5000/"
         return lambda source, target: LibreTranslator(
             source=source,
@@ -123,24 +149,24 @@ def _client_factory(settings: TranslationSettings) -> Callable[[str, str], Any]:
     if provider == "google":
         from deep_translator import GoogleTranslator, google
 
-        google.requests = _with_timeout(requests, settings.timeout)  # type: ignore[attr-defined]
+        google.requests = _with_timeout(requests, settings.timeout)
         return lambda source, target: GoogleTranslator(source=source, target=target)
     if provider == "deepl":
         from deep_translator import DeeplTranslator, deepl
 
-        deepl.requests = _with_timeout(requests, settings.timeout)  # type: ignore[attr-defined]
+        deepl.requests = _with_timeout(requests, settings.timeout)
         return lambda source, target: DeeplTranslator(
             api_key=settings.api_key, source=source, target=target, use_free_api=True
         )
     if provider == "mymemory":
         from deep_translator import MyMemoryTranslator, mymemory
 
-        mymemory.requests = _with_timeout(requests, settings.timeout)  # type: ignore[attr-defined]
+        mymemory.requests = _with_timeout(requests, settings.timeout)
         return lambda source, target: MyMemoryTranslator(source=source, target=target)
     if provider == "microsoft":
         from deep_translator import MicrosoftTranslator, microsoft
 
-        microsoft.requests = _with_timeout(requests, settings.timeout)  # type: ignore[attr-defined]
+        microsoft.requests = _with_timeout(requests, settings.timeout)
         return lambda source, target: MicrosoftTranslator(
             api_key=settings.api_key, source=source, target=target, region=settings.region
         )

@@ -17,10 +17,12 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
+    BindParameter,
     Column,
+    ColumnElement,
     MetaData,
     Select,
     String,
@@ -194,7 +196,7 @@ def state_from_row(fingerprint: str, values: Sequence[Any]) -> StateRow | None:
 def insert_states(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert new alert states (full rows) in one statement."""
     if rows:
-        session.execute(AlertState.__table__.insert(), list(rows))
+        session.execute(_states_table().insert(), list(rows))
 
 
 def update_states(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -204,7 +206,7 @@ def update_states(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(sorted(row)), []).append(row)
-    table = AlertState.__table__
+    table = _states_table()
     for columns, same in groups.items():
         values = {c: _param(c) for c in columns if c != "fingerprint"}
         statement = update(table).where(table.c.fingerprint == _param("fingerprint"))
@@ -213,11 +215,16 @@ def update_states(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         )
 
 
-def _param(column: str):  # type: ignore[no-untyped-def]
+def _states_table() -> Table:
+    """The alert_state table itself (declarative types it as any FromClause)."""
+    return cast(Table, AlertState.__table__)
+
+
+def _param(column: str) -> BindParameter[Any]:
     return bindparam(f"p_{column}")
 
 
-def _unseen(rule: str):  # type: ignore[no-untyped-def]
+def _unseen(rule: str) -> tuple[ColumnElement[bool], ...]:
     return (
         AlertState.rule == rule,
         AlertState.state.in_(ACTIVE),

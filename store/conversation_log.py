@@ -9,8 +9,9 @@ rolled-back transaction forgets its entries with everything else.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import event, insert
+from sqlalchemy import Table, event, insert
 from sqlalchemy.orm import Session
 
 from store.models import ConversationEntry
@@ -51,7 +52,7 @@ def _write_pending(session: Session) -> None:
     entries = session.info.pop(_PENDING, None)
     if entries:
         # the table, not the mapped class: a plain executemany, without the ORM's bulk path
-        session.connection().execute(insert(ConversationEntry.__table__), entries)
+        session.connection().execute(insert(cast(Table, ConversationEntry.__table__)), entries)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -234,6 +234,7 @@ def _orders(
             # unpaid-to-ship window; the older ones here are unshipped past the handling time
             status = "paid" if roll < 0.07 else "processing"
         else:
+            assert paid_at is not None  # only a pending order is unpaid
             shipped = paid_at + timedelta(hours=rng.uniform(6, 60))
             promised = (shipped + timedelta(days=transit + 3)).date()
             delivered_at: datetime | None = shipped + timedelta(

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class StoreSettings(BaseModel):
-    """Where CrossDesk keeps its data."""
+    """Where CrossDesk keeps its data: SQLite for one process, PostgreSQL for several."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -79,9 +79,7 @@ class ConsoleChannel:
     def message_for(self, line: str) -> IncomingMessage:
         """The IncomingMessage for one typed line."""
         line = line[:MAX_LINE]
-        extra: dict[str, object] = {"display_name": self.user}
-        if self.staff:
-            extra.update(is_staff=True, in_staff_chat=True)
+        who = {"display_name": self.user, "is_staff": self.staff, "in_staff_chat": self.staff}
         chat_id = "staff" if self.staff else self.user
         stripped = line.strip()
         if stripped.isdigit() and len(stripped) == 1 and 0 < int(stripped) <= len(self._buttons):
@@ -91,14 +89,23 @@ class ConsoleChannel:
                 chat_id,
                 kind=MessageKind.BUTTON,
                 action=self._buttons[int(stripped) - 1],
-                **extra,
-            )  # type: ignore[arg-type]
+                display_name=self.user,
+                is_staff=self.staff,
+                in_staff_chat=self.staff,
+            )
         thread = _THREAD_REPLY.match(stripped) if self.staff else None
         if thread:
             return IncomingMessage(
-                CHANNEL, self.user, chat_id, thread.group(2), thread_id=thread.group(1), **extra
-            )  # type: ignore[arg-type]
-        return IncomingMessage.from_text(CHANNEL, self.user, chat_id, line, **extra)
+                CHANNEL,
+                self.user,
+                chat_id,
+                thread.group(2),
+                thread_id=thread.group(1),
+                display_name=self.user,
+                is_staff=self.staff,
+                in_staff_chat=self.staff,
+            )
+        return IncomingMessage.from_text(CHANNEL, self.user, chat_id, line, **who)
 
     def show(self, replies: list[Reply]) -> None:
         self._buttons = [

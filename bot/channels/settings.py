@@ -12,18 +12,36 @@ class TelegramSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    token: str | None = Field(None, description="secret: CROSSDESK_TELEGRAM__TOKEN")
-    base_url: str = Field("https://api.telegram.org/bot", description="Bot API server")
-    base_file_url: str = Field("https://api.telegram.org/file/bot")
-    mode: Literal["polling", "webhook"] = "polling"
-    webhook_url: str | None = Field(None, description="public HTTPS URL Telegram posts to")
-    webhook_listen: str = "0.0.0.0"
-    webhook_port: int = Field(8443, ge=1, le=65535)
-    webhook_secret: str | None = Field(
-        None, description="secret: CROSSDESK_TELEGRAM__WEBHOOK_SECRET"
+    token: str | None = Field(None, description="the bot's token, from @BotFather")
+    base_url: str = Field(
+        "https://api.telegram.org/bot", description="Bot API server (self-hosted or a test fake)"
     )
-    staff_chat_id: int | None = Field(None, description="staff group chat id (negative number)")
-    staff_user_ids: list[int] = Field(default_factory=list)
+    base_file_url: str = Field(
+        "https://api.telegram.org/file/bot", description="Bot API server's file downloads"
+    )
+    mode: Literal["polling", "webhook"] = Field(
+        "polling", description="how updates arrive: long polling, or a webhook Telegram posts to"
+    )
+    webhook_url: str | None = Field(
+        None,
+        description="public HTTPS URL Telegram posts to (webhook mode)",
+        examples=["https://bot.example.com/telegram"],
+    )
+    webhook_listen: str = Field("0.0.0.0", description="address the webhook server listens on")
+    webhook_port: int = Field(8443, ge=1, le=65535, description="port of the webhook server")
+    webhook_secret: str | None = Field(
+        None,
+        description="the secret Telegram sends with every webhook update (letters, digits, _, -)",
+    )
+    staff_chat_id: int | None = Field(
+        None,
+        description="staff group chat id (negative number): tickets and alerts go there",
+        examples=[-1001234567890],
+    )
+    staff_user_ids: list[int] = Field(
+        default_factory=list,
+        description="Telegram user ids of staff, who may use staff commands in private chats",
+    )
     rate_limit: bool = Field(
         True,
         description="keep within Telegram's limits (off for a "
@@ -36,7 +54,9 @@ class TelegramSettings(BaseModel):
         "or httpx (python-telegram-bot's default; SOCKS proxies with httpx[socks])",
     )
     proxy: str | None = Field(
-        None, description="proxy to reach the Bot API through, e.g. http://127.0.0.1:7890"
+        None,
+        description="proxy to reach the Bot API through; unset: HTTPS_PROXY or ALL_PROXY, if set",
+        examples=["http://127.0.0.1:7890"],
     )
 
 
@@ -45,18 +65,28 @@ class SlackSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    bot_token: str | None = Field(None, description="secret: CROSSDESK_SLACK__BOT_TOKEN")
-    signing_secret: str | None = Field(None, description="secret: CROSSDESK_SLACK__SIGNING_SECRET")
+    bot_token: str | None = Field(None, description="the app's bot token (xoxb-...)")
+    signing_secret: str | None = Field(
+        None, description="the app's signing secret, which checks requests in HTTP mode"
+    )
     app_token: str | None = Field(
-        None, description="secret: CROSSDESK_SLACK__APP_TOKEN (Socket Mode)"
+        None, description="an app-level token (xapp-...): Slack's Socket Mode instead of HTTP"
     )
     base_url: str = Field("https://slack.com/api/", description="Web API base URL")
-    staff_channel: str | None = Field(None, description="channel id of the staff channel")
-    staff_user_ids: list[str] = Field(default_factory=list)
-    customer_channels: list[str] = Field(default_factory=list)
+    staff_channel: str | None = Field(
+        None,
+        description="channel id of the staff channel: tickets and alerts go there",
+        examples=["C0123456789"],
+    )
+    staff_user_ids: list[str] = Field(
+        default_factory=list, description="Slack user ids of staff outside the staff channel"
+    )
+    customer_channels: list[str] = Field(
+        default_factory=list, description="channel ids where the bot answers customers"
+    )
     direct_messages: bool = Field(False, description="serve customers who DM the bot")
-    port: int = Field(3000, ge=1, le=65535)
-    host: str = "0.0.0.0"
+    port: int = Field(3000, ge=1, le=65535, description="port of the HTTP-mode server")
+    host: str = Field("0.0.0.0", description="address the HTTP-mode server listens on")
 
     @model_validator(mode="after")
     def _verifiable(self) -> SlackSettings:

@@ -98,6 +98,7 @@ class SlackDirectory:
             return members
 
     async def _fetch_members(self) -> frozenset[str]:
+        assert self.staff_channel is not None, "members are asked only of a staff channel"
         members: set[str] = set()
         cursor: str | None = None
         for _ in range(100):  # 100 pages of 1,000: far more than any staff channel

@@ -140,7 +140,7 @@ def render(text: str, rows: Rows = (), *, mention: bool = False) -> tuple[str, l
     room = MAX_BLOCKS - len(actions)
     prefix = MENTION_ALL + " " if mention else ""
     pieces = _chunks(text, SECTION_LIMIT - len(prefix)) if text.strip() else []
-    sections = [
+    sections: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": escape(piece)}}
         for piece in pieces[:room]
         if piece.strip()

@@ -20,17 +20,19 @@ size), skipped and acknowledged (``telegram_polling``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.app import App
+from bot.channels.network import Proxy, Unreachable, describe_failure, host_of, proxy_for
 from bot.channels.settings import TelegramSettings
 from bot.channels.telegram_polling import (
     BOT_LOGGERS,
@@ -74,15 +76,20 @@ STAFF_MENU = ("order", "stock", "tickets", "alerts")
 
 
 def quiet_library_logs() -> None:
-    """Keep the token and message texts out of the logs, whatever the configured level.
+    """Keep the token and message texts out of the logs of libraries nobody configured.
 
     httpx logs every request URL at INFO, and Bot API URLs contain the token; at DEBUG,
-    python-telegram-bot and httpcore log whole updates and API answers, texts included.
+    python-telegram-bot and httpcore log whole updates and API answers, texts included. The
+    command line sets these loggers' levels itself (``bot/logs.py``: WARNING unless ``-v``,
+    with secrets redacted), so only loggers whose level is still unset get a floor here.
     """
     for name, floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING)):
-        logging.getLogger(name).setLevel(max(floor, logging.getLogger(name).getEffectiveLevel()))
+        library_log = logging.getLogger(name)
+        if library_log.level == logging.NOTSET:
+            library_log.setLevel(max(floor, library_log.getEffectiveLevel()))
     telegram_log = logging.getLogger("telegram")
-    telegram_log.setLevel(max(logging.INFO, telegram_log.getEffectiveLevel()))
+    if telegram_log.level == logging.NOTSET:
+        telegram_log.setLevel(max(logging.INFO, telegram_log.getEffectiveLevel()))
     webhook_log = logging.getLogger("telegram.ext._utils.webhookhandler")
     if not any(isinstance(f, _WithholdUpdateData) for f in webhook_log.filters):
         webhook_log.addFilter(_WithholdUpdateData())
@@ -121,22 +128,36 @@ def check_settings(settings: TelegramSettings) -> None:
         raise ConfigError(problems)
 
 
-def build_application(settings: TelegramSettings, concurrent_updates: int) -> Application:
-    """A python-telegram-bot Application for ``settings`` (not started).
+def bot_api_proxy(settings: TelegramSettings) -> Proxy | None:
+    """The proxy for Bot API calls: telegram.proxy, else HTTPS_PROXY / ALL_PROXY (see
+    ``network.proxy_for``); a SOCKS proxy needs the httpx transport."""
+    proxy = proxy_for(settings.base_url, settings.proxy)
+    if proxy is not None and proxy.url.startswith("socks") and settings.transport == "aiohttp":
+        raise ConfigError(
+            [
+                f"{proxy.source}: {proxy.shown} is a SOCKS proxy, which the aiohttp transport "
+                'cannot use; set telegram.transport = "httpx" and pip install "httpx[socks]"'
+            ]
+        )
+    return proxy
 
-    Its bot is a :class:`ScreeningBot`, so one update the library cannot parse is skipped
-    instead of stalling the polling loop (``telegram_polling``).
-    """
+
+def build_application(
+    settings: TelegramSettings, concurrent_updates: int, proxy: Proxy | None = None
+) -> tuple[Application, list[BaseRequest]]:
+    """A python-telegram-bot Application for ``settings`` (not started), and the transports
+    CrossDesk made for it (closed by the channel if starting fails)."""
+    url = proxy.url if proxy else None
     request: BaseRequest
     if settings.transport == "aiohttp":
-        request = AiohttpRequest(
-            CONNECTIONS, pool_timeout=POOL_TIMEOUT_SECONDS, proxy=settings.proxy
-        )
-        polling: BaseRequest = AiohttpRequest(1, proxy=settings.proxy)
+        request = AiohttpRequest(CONNECTIONS, pool_timeout=POOL_TIMEOUT_SECONDS, proxy=url)
+        polling: BaseRequest = AiohttpRequest(1, proxy=url)
     else:
-        request = HTTPXRequest(CONNECTIONS, pool_timeout=POOL_TIMEOUT_SECONDS, proxy=settings.proxy)
-        polling = HTTPXRequest(1, proxy=settings.proxy)
+        request = HTTPXRequest(CONNECTIONS, pool_timeout=POOL_TIMEOUT_SECONDS, proxy=url)
+        polling = HTTPXRequest(1, proxy=url)
     limiter = AIORateLimiter(max_retries=RATE_LIMIT_RETRIES) if settings.rate_limit else None
+    # a ScreeningBot: one update the library cannot parse is skipped instead of stalling the
+    # polling loop (telegram_polling)
     bot = ScreeningBot(
         token=settings.token or "",
         base_url=settings.base_url,
@@ -145,12 +166,28 @@ def build_application(settings: TelegramSettings, concurrent_updates: int) -> Ap
         get_updates_request=RememberingRequest(polling),
         rate_limiter=limiter,
     )
-    return (
+    application = (
         ApplicationBuilder()
         .bot(bot)
         .concurrent_updates(ChatOrderedUpdates(concurrent_updates))
         .job_queue(None)  # CrossDesk schedules with its own scheduler
         .build()
+    )
+    return application, [request, polling]
+
+
+def unreachable(settings: TelegramSettings, proxy: Proxy | None, error: Exception) -> Unreachable:
+    """The one line for a Bot API that cannot be reached at start: host, cause, the fix."""
+    where = f"the Telegram Bot API at {host_of(settings.base_url)}"
+    cause = describe_failure(error)
+    if proxy is None:
+        return Unreachable(
+            f"cannot reach {where}: {cause}; if this machine reaches the internet only through "
+            'a proxy, set telegram.proxy = "http://host:port" (or HTTPS_PROXY)'
+        )
+    return Unreachable(
+        f"cannot reach {where} through the proxy {proxy.shown} (from {proxy.source}): {cause}; "
+        "check telegram.proxy or HTTPS_PROXY / ALL_PROXY"
     )
 
 
@@ -171,7 +208,10 @@ class TelegramChannel:
         self.settings = settings
         self.app = app
         self.deliverer = deliverer
-        self.application = build_application(settings, concurrent_updates)
+        self.proxy = bot_api_proxy(settings)
+        self.application, self._requests = build_application(
+            settings, concurrent_updates, self.proxy
+        )
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
         self.sender = TelegramSender(self.application, settings)
@@ -190,9 +230,13 @@ class TelegramChannel:
         try:
             await with_retries(self.application.initialize)
         except InvalidToken:
+            await self._close_transports()
             raise ConfigError(
                 ["telegram.token: the Bot API refused it; check CROSSDESK_TELEGRAM__TOKEN"]
             ) from None
+        except NetworkError as error:  # TimedOut too; after with_retries' few attempts
+            await self._close_transports()
+            raise unreachable(self.settings, self.proxy, error) from None
 
     async def start(self) -> None:
         """Connect, register the command menus, and start polling or the webhook server."""
@@ -234,6 +278,12 @@ class TelegramChannel:
             await self.application.stop()
         await self.application.shutdown()
         self._batcher.close()
+
+    async def _close_transports(self) -> None:
+        """Close the connections a failed start opened (the Application was never initialised,
+        so its own shutdown would leave them open)."""
+        for request in self._requests:
+            await request.shutdown()
 
     async def _register_commands(self) -> None:
         """The command menus: customers in each language, staff in the staff language."""
@@ -300,8 +350,12 @@ class TelegramChannel:
         for index, piece in enumerate(pieces):
             try:
                 await with_retries(
-                    lambda piece=piece, first=index == 0: send_rendered(
-                        self.application, chat_id, [piece], reply_to if first else None
+                    functools.partial(
+                        send_rendered,
+                        self.application,
+                        chat_id,
+                        [piece],
+                        reply_to if index == 0 else None,
                     )
                 )
             except TelegramError as error:

@@ -20,12 +20,12 @@ from __future__ import annotations
 import logging
 
 import aiohttp
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 log = logging.getLogger(__name__)
-
-_DEFAULT = type(BaseRequest.DEFAULT_NONE)  # "not given by the caller": use ours
 
 
 class AiohttpRequest(BaseRequest):
@@ -80,21 +80,21 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: float | _DEFAULT | None = BaseRequest.DEFAULT_NONE,
-        write_timeout: float | _DEFAULT | None = BaseRequest.DEFAULT_NONE,
-        connect_timeout: float | _DEFAULT | None = BaseRequest.DEFAULT_NONE,
-        pool_timeout: float | _DEFAULT | None = BaseRequest.DEFAULT_NONE,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """See :meth:`BaseRequest.do_request`: the HTTP status and the raw answer."""
         if self._session is None or self._session.closed:
             raise RuntimeError("AiohttpRequest is not initialized")
         timeout = aiohttp.ClientTimeout(
             total=None,
-            connect=self._pool if isinstance(pool_timeout, _DEFAULT) else pool_timeout,
+            connect=self._pool if isinstance(pool_timeout, DefaultValue) else pool_timeout,
             sock_connect=self._connect
-            if isinstance(connect_timeout, _DEFAULT)
+            if isinstance(connect_timeout, DefaultValue)
             else connect_timeout,
-            sock_read=self._read if isinstance(read_timeout, _DEFAULT) else read_timeout,
+            sock_read=self._read if isinstance(read_timeout, DefaultValue) else read_timeout,
         )
         headers = {"User-Agent": self.USER_AGENT}
         body: aiohttp.FormData | bytes | None = None

@@ -19,9 +19,15 @@ ORDER = (
     "JD0123456789,2026-03-02T10:00:00,2026-03-12,,2026-03-04T07:00:00,NW-LAMP-WHT,1\n"
 )
 
+PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+
 
 def crossdesk(tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("CROSSDESK_")}
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CROSSDESK_") and k.lower() not in PROXY_VARIABLES
+    }
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -130,3 +136,79 @@ def test_init_writes_a_valid_starter_config(tmp_path: Path) -> None:
     assert crossdesk(tmp_path, "init").returncode == 0
     assert crossdesk(tmp_path, "init").returncode == 1  # exists: refuses without --force
     assert crossdesk(tmp_path, "db", "upgrade").returncode == 0
+
+
+def test_version_is_the_installed_package_version(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    result = crossdesk(tmp_path, "--version")
+    assert result.returncode == 0
+    assert result.stdout.decode().strip() == f"crossdesk {version('crossdesk')}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--config", "other.toml", "chat"),
+        ("chat", "--config", "other.toml"),
+        ("-v", "chat", "--config", "other.toml"),
+    ],
+)
+def test_config_option_before_or_after_the_command(tmp_path: Path, args: tuple[str, ...]) -> None:
+    (tmp_path / "other.toml").write_text('[translation]\nprovider = "libre"\n', "utf-8")
+    (tmp_path / "crossdesk.toml").write_text("[translation]\nprovider = 'none'\n", "utf-8")
+    result = crossdesk(tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    assert 'staff translation is on (translation.provider = "libre")' in result.stdout.decode()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("db", "--config", "missing.toml", "upgrade"),
+        ("db", "upgrade", "--config", "missing.toml"),
+        ("--config", "missing.toml", "kb", "check"),
+    ],
+)
+def test_config_option_of_nested_commands(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = crossdesk(tmp_path, *args)
+    assert result.returncode == 2
+    assert "missing.toml: no such config file" in result.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("demo-data", "--today", "2026/12/01"), "expected a date as YYYY-MM-DD"),
+        (("demo-data", "--today", "2026-02-30"), "'2026-02-30' is not a real date"),
+        (("demo-data", "--orders", "-5"), "argument --orders: must be at least 0, got -5"),
+        (("demo-data", "--products", "0"), "argument --products: must be at least 1, got 0"),
+        (("demo-data", "--seed", "abc"), "argument --seed: expected a whole number, got 'abc'"),
+        (("eval", "missing.jsonl"), "missing.jsonl: no such file"),
+        (("eval", "labelled.jsonl", "--min-expect", "95"), "must be from 0 to 1"),
+        (("import", "orders", "missing.csv"), "missing.csv: no such file"),
+        (("import", "customers", "labelled.jsonl"), "invalid choice: 'customers'"),
+        (("kb", "check", "no-such-kb"), "no-such-kb: no such folder"),
+        (("chat", "--user", ""), "argument --user: must not be empty"),
+        (("frobnicate",), "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], needle: str
+) -> None:
+    (tmp_path / "labelled.jsonl").write_text('{"text": "hi"}\n', encoding="utf-8")
+    result = crossdesk(tmp_path, *args)
+    err = result.stderr.decode()
+    assert result.returncode == 2
+    assert needle in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("crossdesk") and "--help" in err
+    assert not (tmp_path / "crossdesk.db").exists()  # refused before anything was done
+
+
+def test_demo_data_takes_its_anchor_date(tmp_path: Path) -> None:
+    result = crossdesk(
+        tmp_path, "demo-data", "--orders", "0", "--products", "1", "--today", "2026-03-10"
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"0 orders" in result.stdout and b"1 products" in result.stdout

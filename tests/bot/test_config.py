@@ -86,7 +86,7 @@ def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
 
 
 def test_starter_config_is_valid(tmp_path: Path) -> None:
-    from bot.starter import STARTER_CONFIG
+    from bot.starter import starter_config
 
-    settings = load_settings(write(tmp_path, STARTER_CONFIG))
+    settings = load_settings(write(tmp_path, starter_config()))
     assert settings.support.languages[0] == "en"

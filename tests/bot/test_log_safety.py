@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli, log_safety
+from bot import log_safety
+from bot.logs import configure_logging
 from bot.log_safety import RepeatFilter, WithholdExceptionText, withheld_traceback
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,21 +98,17 @@ def test_the_repeat_memory_is_bounded() -> None:
     assert len(out.getvalue().splitlines()) == 50 and len(repeat._seen) == 10
 
 
-def test_the_cli_puts_both_filters_on_its_own_handler_only(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_cli_puts_both_filters_on_its_own_handler(monkeypatch: pytest.MonkeyPatch) -> None:
     root = logging.getLogger()
-    foreign = logging.NullHandler()
     monkeypatch.setattr(root, "handlers", [])
-    cli.configure_logging()
+    configure_logging("WARNING")
     [made] = root.handlers
     kinds = {type(f) for f in made.filters}
     assert {WithholdExceptionText, RepeatFilter} <= kinds
     log_safety.install([made])  # again: nothing doubles
     assert len(made.filters) == len(kinds)
-    monkeypatch.setattr(root, "handlers", [foreign])
-    cli.configure_logging()
-    assert root.handlers == [foreign] and not foreign.filters  # not ours to change
+    configure_logging("WARNING")
+    assert len(root.handlers) == 1  # a second start replaces, never adds
 
 
 # --- every log call in the code ----------------------------------------------------------

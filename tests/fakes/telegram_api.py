@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import re
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ class FakeTelegram(UpdateFactory):
         self.webhook: dict[str, Any] = {}
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}  # (scope, lang) -> list
         self.port = 0
+        self.scheme = "http"
         self._failures: dict[str, list[tuple[int, int | None]]] = {}
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -83,11 +85,11 @@ class FakeTelegram(UpdateFactory):
     @property
     def base_url(self) -> str:
         """What ``telegram.base_url`` must be for a bot to talk to this fake."""
-        return f"http://127.0.0.1:{self.port}/bot"
+        return f"{self.scheme}://127.0.0.1:{self.port}/bot"
 
     @property
     def base_file_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/file/bot"
+        return f"{self.scheme}://127.0.0.1:{self.port}/file/bot"
 
     def web_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -97,12 +99,16 @@ class FakeTelegram(UpdateFactory):
         app.router.add_post("/_fake/reset", self._control_reset)
         return app
 
-    async def start(self, port: int = 0) -> FakeTelegram:
+    async def start(
+        self, port: int = 0, *, ssl_context: ssl.SSLContext | None = None
+    ) -> FakeTelegram:
+        """Serve on 127.0.0.1 (``port`` 0: any free one); with ``ssl_context``, over HTTPS."""
+        self.scheme = "https" if ssl_context is not None else "http"
         self._runner = web.AppRunner(
             self.web_app(), access_log=None, shutdown_timeout=0.5, handler_cancellation=True
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        site = web.TCPSite(self._runner, "127.0.0.1", port, ssl_context=ssl_context)
         await site.start()
         self.port = self._runner.addresses[0][1]
         return self

@@ -187,3 +187,49 @@ async def test_delivery_starts_when_a_commit_queues_something(desk: App) -> None
         with contextlib.suppress(asyncio.CancelledError):
             await worker
     assert sender.sent[0].to == "staff" and "#1" in sender.sent[0].text
+
+
+def staff_texts(app: App) -> list[str]:
+    return [row.payload["text"] for row in outbox_rows(app) if row.kind.startswith("ticket.")]
+
+
+def test_untranslated_tag_only_where_languages_really_differ(app: App) -> None:
+    """No translator configured, staff read Chinese: the card says "translation unavailable"
+    for an English sentence, not for /human, an order number, or a Chinese customer."""
+    tag = app.knowledge.texts.get("staff.ticket.untranslated", "zh")
+    say(app, "/human", user="en-customer")
+    say(app, "10005", user="en-customer")
+    card, number = staff_texts(app)
+    assert "/human" in card and tag not in card
+    assert number == "10005"
+    say(app, "The parcel arrived broken and I want my money back", user="en-customer")
+    assert tag in staff_texts(app)[-1] and "parcel arrived broken" in staff_texts(app)[-1]
+    say(app, "包裹坏了，我要找人工客服", user="zh-customer")
+    assert "包裹坏了" in staff_texts(app)[-1] and tag not in staff_texts(app)[-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "neutral"),
+    [
+        ("/human", True),
+        ("10005", True),
+        ("#10234", True),
+        ("mia@example.com", True),
+        ("https://example.com/track/JD0123456789", True),
+        ("JD0123456789 10115", True),
+        ("ok", False),
+        ("where is 10005?", False),
+        ("包裹", False),
+    ],
+)
+def test_language_neutral(text: str, neutral: bool) -> None:
+    from knowledge.translation import language_neutral
+
+    assert language_neutral(text) is neutral
+
+
+def test_same_language() -> None:
+    from knowledge.translation import same_language
+
+    assert same_language("zh", "zh-CN") and same_language("EN", "en")
+    assert not same_language("en", "zh") and not same_language(None, "zh")

@@ -12,6 +12,8 @@ Revises: 0001
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -25,7 +27,7 @@ UNDELIVERED = "delivered_at IS NULL"
 OPEN_SHIPMENT_COLUMNS = ["delivered_at", "shipped_at", "order_id", "carrier", "tracking_number"]
 
 
-def _partial(where: str) -> dict[str, sa.TextClause]:
+def _partial(where: str) -> dict[str, Any]:
     return {"sqlite_where": sa.text(where), "postgresql_where": sa.text(where)}
 
 

@@ -183,6 +183,66 @@ def cmd_kb_check(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{len(problems)} problem(s) in {where}", file=sys.stderr)
         return 1
     print(f"{where}: ok")
+    if path:
+        _print_topic_suggestions(settings, Path(path))
+    return 0
+
+
+def _print_topic_suggestions(settings: Settings, path: Path) -> None:
+    """Which library topic each entry answers: named, linked at load, or none (with the
+    closest ones), so a seller can confirm a link with ``topic:`` or fix a wrong one."""
+    from bot.app import build_semantic_index
+    from knowledge.kb import load_knowledge_base
+
+    kb = load_knowledge_base(path)
+    index = build_semantic_index(settings, kb)
+    if index is None:
+        return
+    linked: dict[str, list[str]] = {}
+    for link in index.links:
+        linked.setdefault(link.entry_id, []).append(
+            link.topic if link.source != "inferred" else f"{link.topic} (linked, {link.score:.2f})"
+        )
+    for entry_id in kb.entry_ids:
+        topics = linked.get(entry_id)
+        if topics and all("linked" not in t for t in topics):
+            continue
+        if topics:
+            print(f"entry {entry_id!r}: topic {', '.join(topics)}; add topic: to confirm")
+        else:
+            print(f"entry {entry_id!r}: no library topic; it is matched by its own text only")
+
+
+def cmd_kb_import(args: argparse.Namespace, settings: Settings) -> int:
+    from knowledge.kb_sheet import SheetError, import_sheet
+    from knowledge.library import load_library
+
+    target = args.into or settings.support.knowledge_base
+    if not target:
+        raise UserError(
+            "name the KB folder to write with --into PATH (or set support.knowledge_base)"
+        )
+    try:
+        counts = import_sheet(Path(args.file), Path(target), set(load_library().topics))
+    except SheetError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s); nothing written", file=sys.stderr)
+        return 1
+    for language, count in sorted(counts.items()):
+        print(f"{Path(target) / 'faq' / language}.yaml: {count} entries")
+    return 0
+
+
+def cmd_kb_export(args: argparse.Namespace, settings: Settings) -> int:
+    from knowledge.kb_sheet import SheetError, export_sheet
+
+    source = args.path or settings.support.knowledge_base
+    try:
+        rows = export_sheet(Path(source) if source else None, Path(args.file))
+    except SheetError as exc:
+        raise UserError(str(exc)) from None
+    print(f"{args.file}: {rows} rows")
     return 0
 
 
@@ -280,6 +340,18 @@ def build_parser() -> argparse.ArgumentParser:
         "path", nargs="?", type=existing_folder, help="folder (default: the configured or demo KB)"
     )
     check.set_defaults(func=cmd_kb_check)
+    kb_import = kb_sub.add_parser(
+        "import", help="write faq/<lang>.yaml from a .csv or .xlsx sheet", parents=[common]
+    )
+    kb_import.add_argument("file", type=existing_file)
+    kb_import.add_argument("--into", help="KB folder (default: support.knowledge_base)")
+    kb_import.set_defaults(func=cmd_kb_import)
+    kb_export = kb_sub.add_parser(
+        "export", help="write the KB's FAQ as a .csv or .xlsx sheet", parents=[common]
+    )
+    kb_export.add_argument("file")
+    kb_export.add_argument("path", nargs="?", type=existing_folder, help="KB folder")
+    kb_export.set_defaults(func=cmd_kb_export)
     alerts = add("alerts", "ops alerts: run the rules once, or list alert state", cmd_alerts)
     alerts_sub = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
     alerts_sub.add_parser("run-once", help="evaluate every rule, deliver, exit", parents=[common])

@@ -1,0 +1,69 @@
+"""``crossdesk kb import`` / ``kb export``: a seller's FAQ kept in a spreadsheet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from knowledge.kb import load_knowledge_base
+from knowledge.kb_sheet import SheetError, read_sheet
+
+TOPICS = {"shipping_time", "returns_policy"}
+
+
+def test_a_semicolon_sheet_with_multiline_questions_becomes_a_kb(tmp_path: Path) -> None:
+    sheet = tmp_path / "faq.csv"
+    sheet.write_text(
+        "id;language;questions;answer;topic\n"
+        "versand;de;Wie lange dauert der Versand?;Zwei bis vier Werktage.;shipping_time\n"
+        'ruecksendung;de;"Wie sende ich zurück?\nRücksendung?";Innerhalb von 30 Tagen.;\n',
+        encoding="utf-8",
+    )
+    assert main(["kb", "import", str(sheet), "--into", str(tmp_path / "kb")]) == 0
+    kb = load_knowledge_base(tmp_path / "kb")
+    assert kb.faq["de"]["versand"].topics == ("shipping_time",)
+    assert kb.faq["de"]["ruecksendung"].questions == ("Wie sende ich zurück?", "Rücksendung?")
+
+
+def test_every_problem_is_named_and_nothing_is_written(tmp_path: Path) -> None:
+    sheet = tmp_path / "faq.csv"
+    sheet.write_text(
+        "id,language,questions,answer,topic\n"
+        "ok_one,en,How long?,Two days.,shipping_time\n"
+        "Bad Id,english,,,no_such_topic\n"
+        "ok_one,en,Again?,Twice.,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SheetError) as caught:
+        read_sheet(sheet, TOPICS)
+    problems = caught.value.problems
+    assert f"{sheet}:3: id: 'Bad Id' must be lower-case letters, digits and _" in problems
+    assert f"{sheet}:3: language: 'english' must be a code like en, de, zh" in problems
+    assert f"{sheet}:3: answer: empty" in problems
+    assert any(p.startswith(f"{sheet}:3: topic: 'no_such_topic'") for p in problems)
+    assert f"{sheet}:4: id: 'ok_one' in en is also on line 2" in problems
+    assert main(["kb", "import", str(sheet), "--into", str(tmp_path / "kb")]) == 1
+    assert not (tmp_path / "kb" / "faq").exists()
+
+
+def test_a_sheet_without_the_columns_says_which(tmp_path: Path) -> None:
+    sheet = tmp_path / "faq.csv"
+    sheet.write_text("question,reply\nHow long?,Two days.\n", encoding="utf-8")
+    with pytest.raises(SheetError, match="missing column\\(s\\) id, language, answer"):
+        read_sheet(sheet, TOPICS)
+
+
+def test_export_then_import_gives_the_same_entries(tmp_path: Path) -> None:
+    from tests.knowledge.small_kb import write_small_kb
+
+    source = write_small_kb(tmp_path / "kb")
+    for name in ("faq.xlsx", "faq.csv"):
+        assert main(["kb", "export", str(tmp_path / name), str(source)]) == 0
+        assert main(["kb", "import", str(tmp_path / name), "--into", str(tmp_path / name[4:])]) == 0
+        before, after = load_knowledge_base(source), load_knowledge_base(tmp_path / name[4:])
+        for language, entries in before.faq.items():
+            for entry_id, entry in entries.items():
+                copy = after.faq[language][entry_id]
+                assert (copy.questions, copy.answer) == (entry.questions, entry.answer)

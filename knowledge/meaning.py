@@ -25,8 +25,12 @@ ANSWER_AT = 0.60  # an entry this close (fused) is answered ...
 ANSWER_LEAD = 0.04  # ... when it leads the next entry by this much
 SUGGEST_AT = 0.50  # closer than this: the two best entries are offered
 ESCALATE_AT = 0.40  # a dispute example this close, and closer than any entry
+ESCALATE_LOW = 0.33  # ... or this close and clearly ahead of every other kind of label
 ORDER_STATUS_AT = 0.50
 SMALLTALK_AT = 0.55
+SMALLTALK_LOW = 0.42
+KIND_LEAD = 0.03
+OUT_OF_SCOPE_NEAR = 0.03  # an unsure entry this close to out of scope is not offered
 OUT_OF_SCOPE_LEAD = 0.0  # out of scope wins when at least this much closer than any entry
 TOPIC_LEAD = 0.10  # a shop topic this FAQ does not answer wins by this much (an entry may
 # answer more than the topic it was linked to)
@@ -62,11 +66,18 @@ def read_meaning(ranked: list[LabelScore], lexical: tuple[Candidate, ...]) -> Me
     runner_up = ordered[1][1] if len(ordered) > 1 else 0.0
     if best_other is not None and best_other.score > best_entry:
         label, score = best_other.label, best_other.score
-        if label.startswith(ESCALATE) and score >= ESCALATE_AT:
+        # how far the winner leads the best label of another kind: a clear lead makes a
+        # modest score trustworthy (a language with few library examples scores lower)
+        lead = score - max(best_entry, _best_of_other_kind(ranked, label))
+        if label.startswith(ESCALATE) and (
+            score >= ESCALATE_AT or (score >= ESCALATE_LOW and lead >= KIND_LEAD)
+        ):
             return Meaning("escalate", label[len(ESCALATE) :], score, candidates=candidates)
         if label == ORDER_STATUS and score >= ORDER_STATUS_AT:
             return Meaning("order_status", None, score, candidates=candidates)
-        if label.startswith(SMALLTALK) and score >= SMALLTALK_AT:
+        if label.startswith(SMALLTALK) and (
+            score >= SMALLTALK_AT or (score >= SMALLTALK_LOW and lead >= KIND_LEAD)
+        ):
             return Meaning("smalltalk", label[len(SMALLTALK) :], score, candidates=candidates)
         if label == OUT_OF_SCOPE and score >= best_entry + OUT_OF_SCOPE_LEAD:
             return Meaning("out_of_scope", OUT_OF_SCOPE, score, candidates=())
@@ -74,6 +85,20 @@ def read_meaning(ranked: list[LabelScore], lexical: tuple[Candidate, ...]) -> Me
             return Meaning("topic", label[len(TOPIC) :], score, candidates=candidates)
     if ordered and best_entry >= ANSWER_AT and best_entry - runner_up >= ANSWER_LEAD:
         return Meaning("faq", ordered[0][0], best_entry, candidates=candidates)
-    if ordered and best_entry >= SUGGEST_AT:
+    out_of_scope = next((item.score for item in ranked if item.label == OUT_OF_SCOPE), 0.0)
+    if ordered and best_entry >= SUGGEST_AT and out_of_scope < best_entry - OUT_OF_SCOPE_NEAR:
+        # only likely, and not plainly off-topic: the two best entries are offered
         return Meaning("faq", ordered[0][0], best_entry, sure=False, candidates=candidates)
+    if ordered and best_entry >= SUGGEST_AT:
+        return Meaning("out_of_scope", OUT_OF_SCOPE, out_of_scope, candidates=())
     return Meaning("none", None, best_entry, candidates=candidates)
+
+
+def _kind(label: str) -> str:
+    return label.split(".", 1)[0].split(":", 1)[0]
+
+
+def _best_of_other_kind(ranked: list[LabelScore], label: str) -> float:
+    """The best score among labels of another kind than ``label`` (FAQ entries excluded)."""
+    kind = _kind(label)
+    return next((item.score for item in ranked if _kind(item.label) not in {kind, "faq"}), 0.0)

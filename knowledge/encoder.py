@@ -193,7 +193,9 @@ class EmbeddingCache:
             with np.load(self.path, allow_pickle=False) as data:
                 keys, vectors = data["keys"], data["vectors"]
         except (OSError, ValueError, KeyError) as exc:
-            log.warning("embedding cache %s unreadable (%s); it is rebuilt", self.path, exc)
+            log.warning(
+                "embedding cache %s unreadable (%s); it is rebuilt", self.path, type(exc).__name__
+            )
             return
         if (
             vectors.ndim != 2

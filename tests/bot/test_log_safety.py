@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot import log_safety
-from bot.logs import configure_logging
 from bot.log_safety import RepeatFilter, WithholdExceptionText, withheld_traceback
+from bot.logs import configure_logging
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "handlers", "knowledge", "store", "alerts")

@@ -53,6 +53,7 @@ class EncoderSettings(BaseModel):
     cache_dir: str | None = Field(
         None,
         description="where KB embeddings are cached; default $XDG_CACHE_HOME/crossdesk",
+        examples=["/var/cache/crossdesk"],
     )
 
     @field_validator("encoder")

@@ -52,12 +52,15 @@ def test_libraries_say_only_warnings_by_default() -> None:
 def test_secrets_are_redacted_in_lines_and_tracebacks() -> None:
     out = io.StringIO()
     token = "123456:AAE-very-secret"
-    configure_logging("INFO", 1, secrets=[token, ""], stream=out)
+    configure_logging("INFO", 2, secrets=[token, ""], stream=out)
     logging.getLogger("httpx").info("HTTP Request: POST https://api/bot%s/getMe", token)
     try:
         raise RuntimeError(f"failed at /bot{token}/sendMessage")
     except RuntimeError:
+        # at DEBUG (-vv) the exception's text is shown, redacted; at ERROR it is withheld
+        logging.getLogger("bot.delivery").debug("send failed", exc_info=True)
         logging.getLogger("bot.delivery").exception("send failed")
     text = out.getvalue()
     assert token not in text
     assert text.count("[secret]") == 2
+    assert "message withheld" in text

@@ -18,7 +18,7 @@ import hashlib
 import re
 import unicodedata
 
-from sqlalchemy import Column
+from sqlalchemy import ColumnElement
 
 from store.models import AlertState, Contact, MessageRef, Order, Silence, Ticket, TicketMessage
 
@@ -33,7 +33,7 @@ MAX_LANGUAGE_TAG_CHARS = 35  # the longest BCP 47 tags in use ("zh-Hans-CN-x-pri
 MAX_DB_INTEGER = 2**31 - 1
 
 
-def _length(*columns: Column[str]) -> int:
+def _length(*columns: ColumnElement[str]) -> int:
     lengths = [getattr(column.type, "length", None) for column in columns]
     assert all(lengths), "only sized String columns bound input"
     return min(int(length) for length in lengths if length)

@@ -325,9 +325,10 @@ def _where(error: BaseException) -> str:
     """Where ``error`` was raised in CrossDesk's code, as ``path.py:line``: no data in it."""
     frames = traceback.extract_tb(error.__traceback__)
     ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(_OURS)]
-    frame = (ours or frames or [None])[-1]
-    if frame is None:
+    candidates = ours or frames
+    if not candidates:
         return "?"
+    frame = candidates[-1]
     path = Path(frame.filename).resolve()
     shown = path.relative_to(_OURS) if path.is_relative_to(_OURS) else Path(path.name)
     return f"{shown.as_posix()}:{frame.lineno}"

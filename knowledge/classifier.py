@@ -215,7 +215,8 @@ class Classifier:
     def _semantic(self, question: str, lexical: tuple[Candidate, ...]) -> Meaning:
         """What the nearest examples say, with each FAQ entry's lexical score added."""
         assert self.semantic is not None
-        return read_meaning(self.semantic.rank(self.semantic.encode(question)), lexical)
+        vector = self.semantic.encode(question)
+        return read_meaning(self.semantic.rank(vector), lexical)
 
 
 def _is_number_only(text: str) -> bool:

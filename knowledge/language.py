@@ -138,7 +138,7 @@ class WideLinguaScorer:
         return self._confirmers[code]
 
 
-def _lingua_language(code: str):  # type: ignore[no-untyped-def]
+def _lingua_language(code: str):
     from lingua import IsoCode639_1, Language
 
     return Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))

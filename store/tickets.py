@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import Boolean, literal_column, select
 from sqlalchemy.orm import Session
 
 from store.models import OPEN_TICKET, Ticket
 from store.upsert import insert_ignoring
+
+# the predicate of uq_tickets_one_open, rendered verbatim, as the boolean expression it is
+_OPEN_TICKET = literal_column(OPEN_TICKET, Boolean())
 
 
 def open_ticket(session: Session, contact_id: int) -> Ticket | None:
@@ -44,7 +47,7 @@ def open_new(
     finds the ticket that won.
     """
     opened = session.scalar(
-        insert_ignoring(session, Ticket, ["contact_id"], where=text(OPEN_TICKET))
+        insert_ignoring(session, Ticket, ["contact_id"], where=_OPEN_TICKET)
         .values(
             contact_id=contact_id,
             language=language,

@@ -70,10 +70,11 @@ class BoltHttpServer:
     async def start(self) -> int:
         """Listen and serve in the background; returns the port actually listened on."""
         sock = listen(self.host, self.port)
+        bolt_app = AsyncSlackRequestHandler(self.bolt, path=EVENTS_PATH)
+        # slack-bolt types its ASGI __call__'s scope narrower (a dict of str/bytes) than ASGI does
+        guard = RequestGuard(bolt_app, self.signing_secret)  # type: ignore[arg-type]
         config = uvicorn.Config(
-            RequestGuard(
-                AsyncSlackRequestHandler(self.bolt, path=EVENTS_PATH), self.signing_secret
-            ),
+            guard,
             lifespan="off",
             log_config=None,  # the bot's logging configuration stays as it is
             log_level="warning",

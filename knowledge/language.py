@@ -16,10 +16,12 @@ An explicit choice (``/language xx``) is handled above this module and always wi
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -64,9 +66,14 @@ class LinguaScorer:
             extra = Language.ENGLISH if Language.ENGLISH not in chosen else Language.GERMAN
             chosen.append(extra)
         self._allowed = set(languages)
-        self._detector = (
-            LanguageDetectorBuilder.from_languages(*chosen).with_preloaded_language_models().build()
-        )
+        # the models load beside the rest of the start-up (lingua releases the GIL while it
+        # builds); the first message waits for them if need be
+        builder = LanguageDetectorBuilder.from_languages(*chosen).with_preloaded_language_models()
+        self._built: Future[Any] = ThreadPoolExecutor(1, "lingua").submit(builder.build)
+
+    @property
+    def _detector(self) -> Any:
+        return self._built.result()
 
     def confidences(self, text: str) -> dict[str, float]:
         values = self._detector.compute_language_confidence_values(text)
@@ -94,20 +101,33 @@ class WideLinguaScorer:
     NEVER = {"la", "eo"}  # no customer writes Latin or Esperanto; they only catch noise
 
     def __init__(self, configured: Sequence[str]) -> None:
-        from lingua import LanguageDetectorBuilder
-
         self._codes = set(configured)
         self._configured = [_lingua_language(code) for code in configured]
-        self._nominator = (
-            LanguageDetectorBuilder.from_all_languages()
-            .with_low_accuracy_mode()
-            .with_preloaded_language_models()
-            .build()
-        )
         self._confirmers: dict[str, object] = {}
+        # built beside the start-up, not in its way (about 2 s); the first long message waits
+        # for it if it is not ready yet
+        self._ready = threading.Event()
+        self._nominator: Any = None
+        threading.Thread(target=self._build, name="lingua-wide", daemon=True).start()
+
+    def _build(self) -> None:
+        from lingua import LanguageDetectorBuilder
+
+        try:
+            self._nominator = (
+                LanguageDetectorBuilder.from_all_languages()
+                .with_low_accuracy_mode()
+                .with_preloaded_language_models()
+                .build()
+            )
+        finally:
+            self._ready.set()
 
     def confidences(self, text: str) -> dict[str, float]:
         """The nominee's high-accuracy confidence against the configured languages."""
+        self._ready.wait()
+        if self._nominator is None:
+            return {}
         values = self._nominator.compute_language_confidence_values(text)
         if not values:
             return {}

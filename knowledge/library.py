@@ -23,6 +23,8 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.kb import SAFE_LOADER
+
 LIBRARY_DIR = Path(__file__).parent / "library"
 DEMO_FAQ_DIR = Path(__file__).parent / "faq"
 TOPIC = "topic:"
@@ -71,7 +73,7 @@ class IntentLibrary:
 def _read(path: Path) -> dict:
     try:
         with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
+            data = yaml.load(handle, Loader=SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         raise LibraryError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(data, dict):

@@ -27,8 +27,8 @@ from knowledge.encoder import (
     make_encoder,
 )
 from knowledge.kb import KnowledgeBase, load_knowledge_base
-from knowledge.language import LanguageDetector, WideLinguaScorer, make_scorer
-from knowledge.library import load_library
+from knowledge.language import LanguageDetector, LanguageScorer, WideLinguaScorer, make_scorer
+from knowledge.library import IntentLibrary, load_library
 from knowledge.retrieval import FaqIndex
 from knowledge.semantic import SemanticIndex
 from knowledge.texts import Texts
@@ -56,7 +56,7 @@ def build_knowledge(settings: Settings) -> Knowledge:
     support = settings.support
     kb = load_knowledge_base(support.knowledge_base)
     kb.faq = {lang: entries for lang, entries in kb.faq.items() if lang in support.languages}
-    scorer = make_scorer(support.language_detector, support.languages)
+    scorer = shared_scorer(support.language_detector, tuple(support.languages))
     detector = LanguageDetector(
         support.languages,
         support.default_language,
@@ -84,9 +84,21 @@ def build_semantic_index(settings: Settings, kb: KnowledgeBase) -> SemanticIndex
     directory = Path(understanding.cache_dir) if understanding.cache_dir else default_cache_dir()
     cache = EmbeddingCache(encoder, directory)
     extra = [kb.path / "library"] if (kb.path / "library").is_dir() else []
-    index = SemanticIndex(kb.faq, load_library(*extra), cache)
+    index = SemanticIndex(kb.faq, builtin_library() if not extra else load_library(*extra), cache)
     log.debug("semantic index: %d examples, %d embedded now", index.size, cache.encoded)
     return index
+
+
+@functools.cache
+def builtin_library() -> IntentLibrary:
+    """The built-in intent library, read once per process (it is read-only)."""
+    return load_library()
+
+
+@functools.cache
+def shared_scorer(name: str, languages: tuple[str, ...]) -> LanguageScorer:
+    """One detector per configuration in a process: stateless, and its models are large."""
+    return make_scorer(name, languages)
 
 
 @functools.cache

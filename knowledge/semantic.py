@@ -19,7 +19,7 @@ much more than what customers ask.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,28 +200,6 @@ class SemanticIndex:
                 links.append(TopicLink(entry_id, topic, "inferred", score))
                 taken.add(topic)
         return links
-
-    def suggest_topics(
-        self, library: IntentLibrary, cache: EmbeddingCache, entries: Iterable[FaqEntry]
-    ) -> dict[str, list[tuple[str, float]]]:
-        """For ``crossdesk kb check``: the three closest topics of each entry."""
-        suggestions: dict[str, list[tuple[str, float]]] = {}
-        by_id = _entries_by_id({"": {f"{e.language}:{e.id}": e for e in entries}})
-        for versions in by_id.values():
-            for entry in versions:
-                texts = [entry.title, *entry.questions] if entry.title else list(entry.questions)
-                if not texts:
-                    continue
-                vectors = cache.vectors(texts)
-                scored = []
-                for topic in library.topics:
-                    examples = [text for _, text in library.sentences(TOPIC + topic)]
-                    if examples:
-                        tv = cache.vectors(examples)
-                        scored.append((float(np.mean(np.max(vectors @ tv.T, axis=1))), topic))
-                scored.sort(reverse=True)
-                suggestions.setdefault(entry.id, [(t, s) for s, t in scored[:3]])
-        return suggestions
 
 
 def _entries_by_id(faq: Mapping[str, Mapping[str, FaqEntry]]) -> dict[str, list[FaqEntry]]:

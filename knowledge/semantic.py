@@ -19,7 +19,7 @@ much more than what customers ask.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,6 +100,7 @@ class SemanticIndex:
         rows = sorted(unique.values(), key=lambda row: row[0])
         self.labels = sorted({row[0] for row in rows})
         number = {label: i for i, label in enumerate(self.labels)}
+        self._number = number
         self._owner = np.asarray([number[row[0]] for row in rows], dtype=np.int64)
         self.row_languages = [row[1] for row in rows]
         self.row_texts = [row[2] for row in rows]
@@ -116,8 +117,11 @@ class SemanticIndex:
     def encode(self, text: str) -> np.ndarray:
         return self.encoder.encode([text])[0]
 
-    def rank(self, vector: np.ndarray) -> list[LabelScore]:
-        """Every label by its best example's weighted cosine with ``vector``, best first.
+    def rank(
+        self, vector: np.ndarray, limit: int | None = None, include: Iterable[str] = ()
+    ) -> list[LabelScore]:
+        """Labels by their best example's weighted cosine with ``vector``, best first: the
+        ``limit`` best (all if None) and the ``include``d ones wherever they rank.
 
         Every language's examples count: measured on the held-out shops, comparing a message
         only with examples in its own language, English and the KB's languages was 1.5x faster
@@ -126,8 +130,14 @@ class SemanticIndex:
         if not self.labels:
             return []
         best = np.maximum.reduceat(self._matrix @ vector, self._starts)
-        order = np.argsort(-best)
-        return [LabelScore(self.labels[i], float(best[i])) for i in order]
+        if limit is None or limit >= len(best):
+            chosen = np.argsort(-best)
+        else:
+            top = np.argpartition(-best, limit)[:limit]
+            extra = [self._number[label] for label in include if label in self._number]
+            chosen = np.unique(np.concatenate([top, np.asarray(extra, dtype=np.int64)]))
+            chosen = chosen[np.argsort(-best[chosen])]
+        return [LabelScore(self.labels[i], float(best[i])) for i in chosen]
 
     def nearest(self, vector: np.ndarray, limit: int = 5) -> list[tuple[str, str, float]]:
         """The ``limit`` nearest examples as (label, text, cosine): for explaining a decision."""

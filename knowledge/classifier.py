@@ -45,8 +45,8 @@ SMALLTALK_MAX_WORDS = 8
 ORDER_OVER_FAQ = 0.55  # with an order number in the message, an FAQ answer must be this good
 SEMANTIC_ORDER_OVER_FAQ = 0.75  # the same for the semantic reading's fused score
 RANKED_LABELS = 16  # labels ranked in full beyond those a decision always compares
-LEXICAL_SURE = 0.80  # a lexical match this close to one of the FAQ's own questions ...
-LEXICAL_SURE_LEAD = 0.25  # ... and this far ahead of the next is answered without the encoder
+LEXICAL_SURE = 0.60  # a lexical match this close to one of the FAQ's own questions ...
+LEXICAL_SURE_LEAD = 0.15  # ... and this far ahead of the next is answered without the encoder
 
 
 class Action(StrEnum):

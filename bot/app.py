@@ -80,7 +80,7 @@ def build_semantic_index(settings: Settings, kb: KnowledgeBase) -> SemanticIndex
     understanding = settings.understanding
     if understanding.encoder == "none":
         return None
-    encoder = encoder_for(understanding)
+    encoder = shared_encoder(understanding.encoder)
     directory = Path(understanding.cache_dir) if understanding.cache_dir else default_cache_dir()
     cache = EmbeddingCache(encoder, directory)
     extra = [kb.path / "library"] if (kb.path / "library").is_dir() else []
@@ -108,13 +108,9 @@ def wide_scorer(languages: tuple[str, ...]) -> WideLinguaScorer:
 
 
 @functools.cache
-def _encoder(name: str) -> SentenceEncoder:
-    return make_encoder(EncoderSettings(encoder=name))
-
-
-def encoder_for(settings: EncoderSettings) -> SentenceEncoder:
+def shared_encoder(name: str) -> SentenceEncoder:
     """One encoder per model in a process: its weights are loaded once."""
-    return _encoder(settings.encoder)
+    return make_encoder(EncoderSettings(encoder=name))
 
 
 def shop_vocabulary(kb: KnowledgeBase) -> dict[str, set[str]]:

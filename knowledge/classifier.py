@@ -29,14 +29,14 @@ from knowledge.intents import (
     still_waiting,
     strip_smalltalk,
 )
-from knowledge.kb import KnowledgeBase, normalise
+from knowledge.kb import CJK_CHARS, KnowledgeBase, normalise
 from knowledge.language import Detection, LanguageDetector
 from knowledge.meaning import Meaning, read_meaning
 from knowledge.retrieval import Candidate, FaqIndex
 from knowledge.semantic import SemanticIndex
 
 _LATIN_LETTER = re.compile("[a-zA-Z]")
-_WORDS = re.compile(r"[^\W\d_]{2,}|[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_WORDS = re.compile(rf"[^\W\d_]{{2,}}|[{CJK_CHARS}]")
 MAX_CHARS = 4000  # longer messages are read up to here
 ANSWER_AT = 0.42  # an FAQ match this good is answered outright
 SUGGEST_AT = 0.27  # between SUGGEST_AT and ANSWER_AT the two best entries are offered

@@ -16,7 +16,6 @@ An explicit choice (``/language xx``) is handled above this module and always wi
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -53,6 +52,15 @@ class LanguageScorer(Protocol):
     def confidences(self, text: str) -> dict[str, float]: ...
 
 
+_BUILDS = ThreadPoolExecutor(2, "lingua")
+
+
+def build_later(builder: Any) -> Future[Any]:
+    """A lingua detector built beside the rest of the start-up (lingua releases the GIL while
+    it loads its models, about 1-2 s); whoever needs it first waits for it if need be."""
+    return _BUILDS.submit(builder.build)
+
+
 class LinguaScorer:
     """lingua-language-detector: the most accurate on short text; the default."""
 
@@ -66,10 +74,9 @@ class LinguaScorer:
             extra = Language.ENGLISH if Language.ENGLISH not in chosen else Language.GERMAN
             chosen.append(extra)
         self._allowed = set(languages)
-        # the models load beside the rest of the start-up (lingua releases the GIL while it
-        # builds); the first message waits for them if need be
-        builder = LanguageDetectorBuilder.from_languages(*chosen).with_preloaded_language_models()
-        self._built: Future[Any] = ThreadPoolExecutor(1, "lingua").submit(builder.build)
+        self._built = build_later(
+            LanguageDetectorBuilder.from_languages(*chosen).with_preloaded_language_models()
+        )
 
     @property
     def _detector(self) -> Any:
@@ -104,31 +111,17 @@ class WideLinguaScorer:
         self._codes = set(configured)
         self._configured = [_lingua_language(code) for code in configured]
         self._confirmers: dict[str, object] = {}
-        # built beside the start-up, not in its way (about 2 s); the first long message waits
-        # for it if it is not ready yet
-        self._ready = threading.Event()
-        self._nominator: Any = None
-        threading.Thread(target=self._build, name="lingua-wide", daemon=True).start()
-
-    def _build(self) -> None:
         from lingua import LanguageDetectorBuilder
 
-        try:
-            self._nominator = (
-                LanguageDetectorBuilder.from_all_languages()
-                .with_low_accuracy_mode()
-                .with_preloaded_language_models()
-                .build()
-            )
-        finally:
-            self._ready.set()
+        self._nominator = build_later(
+            LanguageDetectorBuilder.from_all_languages()
+            .with_low_accuracy_mode()
+            .with_preloaded_language_models()
+        )
 
     def confidences(self, text: str) -> dict[str, float]:
         """The nominee's high-accuracy confidence against the configured languages."""
-        self._ready.wait()
-        if self._nominator is None:
-            return {}
-        values = self._nominator.compute_language_confidence_values(text)
+        values = self._nominator.result().compute_language_confidence_values(text)
         if not values:
             return {}
         nominee = values[0].language.iso_code_639_1.name.lower()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from handlers import input_bounds
 
@@ -99,6 +100,39 @@ class IncomingMessage:
         for name, value in values.items():
             if value is not getattr(self, name):
                 object.__setattr__(self, name, value)
+
+    def as_record(self) -> dict[str, Any]:
+        """The message as plain JSON data, to store it (the inbox) and read it back later."""
+        record: dict[str, Any] = {
+            name: getattr(self, name)
+            for name in (
+                "channel",
+                "user_id",
+                "chat_id",
+                "text",
+                "action",
+                "display_name",
+                "language_hint",
+                "is_staff",
+                "in_staff_chat",
+                "thread_id",
+                "message_id",
+                "truncated",
+            )
+        }
+        record["kind"] = self.kind.value
+        if self.command is not None:
+            record["command"] = [self.command.name, list(self.command.args)]
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> IncomingMessage:
+        """The message :meth:`as_record` stored."""
+        values = dict(record)
+        values["kind"] = MessageKind(values.get("kind", MessageKind.TEXT))
+        command = values.pop("command", None)
+        values["command"] = Command(command[0], tuple(command[1])) if command else None
+        return cls(**values)
 
     @classmethod
     def from_text(

@@ -332,6 +332,37 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class InboxItem(Base):
+    """An update or event as it arrived, written before the platform is told it was received.
+
+    ``(channel, key)`` is the platform's own id of the delivery (a Telegram ``update_id``, a
+    Slack ``event_id``), so a redelivery finds its row and is not handled again. Rows are
+    ``pending`` until the transaction that handles them marks them ``done`` (or ``failed``
+    after repeated errors); a process that dies meanwhile leaves them pending for whichever
+    process looks next (``bot/inbox_worker.py``). ``user_key`` orders one person's messages:
+    only their oldest pending row may be handled.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "key", name="uq_inbox_delivery"),
+        Index("ix_inbox_due", "state", "available_at"),
+        Index("ix_inbox_user", "user_key", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(200))
+    user_key: Mapped[str] = mapped_column(String(130))
+    message: Mapped[dict[str, Any]] = mapped_column(JSON)  # the IncomingMessage
+    route: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # how to answer it
+    state: Mapped[str] = mapped_column(String(8), default="pending")  # pending | done | failed
+    accepted_at: Mapped[datetime] = mapped_column(DateTime)
+    available_at: Mapped[datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class MessageRef(Base):
     """Where a sent message landed on a platform, so later messages can thread on or edit it."""
 

@@ -26,17 +26,14 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import json
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.request import Request, urlopen
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -51,10 +48,11 @@ from bot.channels.telegram import CONCURRENT_UPDATES, CONNECTIONS, TelegramChann
 from bot.channels.telegram_transport import AiohttpRequest  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.delivery import Deliverer  # noqa: E402
-from bot.message_batches import MAX_BATCH  # noqa: E402
+from bot.inbox_worker import MAX_BATCH  # noqa: E402
 from bot.runtime import freeze_startup_objects  # noqa: E402
 from handlers.messages import IncomingMessage  # noqa: E402
 from tests.fakes.telegram_api import TOKEN  # noqa: E402
+from tests.fakes.telegram_process import FakeServer  # noqa: E402
 
 BAR = 0.7
 MESSAGES = [
@@ -73,39 +71,6 @@ MESSAGES = [
 ]
 
 Starter = Callable[[str], Awaitable[Callable[[], Awaitable[None]]]]
-
-
-class FakeServer:
-    """The fake Bot API in a child process, driven through its /_fake endpoints."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.fakes.telegram_api", "--port", "0"],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        self.port = int(self.process.stdout.readline())
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/bot"
-
-    def control(self, path: str, body: Any = None) -> dict[str, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = Request(
-            f"{self.url}/_fake/{path}", data=data, method="GET" if data is None else "POST"
-        )
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        with urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 def burst(first_user: int, count: int) -> list[dict[str, Any]]:

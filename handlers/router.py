@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,31 @@ STAFF_COMMANDS: dict[str, StaffCommand] = {
 CUSTOMER_COMMANDS = {"start", "help", "order", "language", "human"}
 
 
+class BatchHooks(Protocol):
+    """What a caller of :meth:`Router.handle_batch` adds to each of the batch's transactions.
+
+    The inbox worker (``bot/inbox_worker.py``) marks the messages' inbox rows done in the
+    transaction that handles them and records the replies there, so that the work, the mark
+    and the replies commit together or not at all.
+    """
+
+    def claim(self, session: Session, messages: Sequence[IncomingMessage]) -> set[int]:
+        """First thing in a transaction: the indices of ``messages`` not to handle (someone
+        else has, or must first)."""
+
+    def record(
+        self,
+        session: Session,
+        messages: Sequence[IncomingMessage],
+        replies: Sequence[list[Reply] | None],
+    ) -> None:
+        """Last thing before the commit: store the replies (None for a message not handled)."""
+
+    def failed(self, message: IncomingMessage, error: Exception) -> bool:
+        """``message`` failed on its own: True if the caller will try it again later (then
+        its sender gets no fallback now)."""
+
+
 class Router:
     """Routes each incoming message to the customer pipeline, staff commands or the handoff."""
 
@@ -48,23 +74,29 @@ class Router:
         """Handle one message; never raises for bad input."""
         return self.handle_batch([message])[0]
 
-    def handle_batch(self, messages: Sequence[IncomingMessage]) -> list[list[Reply]]:
+    def handle_batch(
+        self, messages: Sequence[IncomingMessage], hooks: BatchHooks | None = None
+    ) -> list[list[Reply]]:
         """Handle messages from different chats together: the replies to each, in order.
 
         A burst is handled in one transaction, with the contacts loaded and created in one go,
         which costs a fraction of a transaction per message. The messages come from different
         chats at the same time, so any order among them is one they could have arrived in. If
         one message fails, the batch is retried without it (:meth:`_isolating`), so that one
-        bad message costs the others nothing but a retry.
+        bad message costs the others nothing but a retry. ``hooks`` join each transaction.
         """
         if not messages:
             return []
         split = _first_repeat(messages)
         if split is not None:  # one user twice: theirs go one after the other
-            return self.handle_batch(messages[:split]) + self.handle_batch(messages[split:])
-        return self._isolating(list(messages))
+            return self.handle_batch(messages[:split], hooks) + self.handle_batch(
+                messages[split:], hooks
+            )
+        return self._isolating(list(messages), hooks)
 
-    def _isolating(self, messages: list[IncomingMessage]) -> list[list[Reply]]:
+    def _isolating(
+        self, messages: list[IncomingMessage], hooks: BatchHooks | None
+    ) -> list[list[Reply]]:
         """``messages`` in one transaction; if that fails, again without the one that failed.
 
         A message whose own handling raised is left out and the others are retried at once.
@@ -75,35 +107,38 @@ class Router:
         everything the failed attempt did was rolled back.
         """
         try:
-            return self._transaction(messages)
+            return self._transaction(messages, hooks)
         except _MessageFailed as failed:
             if len(messages) == 1:
-                return [self._failed(messages[0], failed.error)]
+                return [self._failed(messages[0], failed.error, hooks)]
             log.warning(
                 "a batch of %d messages failed (%s); retrying it without the failing one",
                 len(messages),
                 type(failed.error).__name__,
             )
             index = failed.index
-            others = self._isolating(messages[:index] + messages[index + 1 :])
-            alone = self._isolating([messages[index]])
+            others = self._isolating(messages[:index] + messages[index + 1 :], hooks)
+            alone = self._isolating([messages[index]], hooks)
             return [*others[:index], *alone, *others[index:]]
         except Exception as error:
             if len(messages) == 1:
-                return [self._failed(messages[0], error)]
+                return [self._failed(messages[0], error, hooks)]
             log.warning(
                 "a batch of %d messages failed (%s); retrying it in halves",
                 len(messages),
                 type(error).__name__,
             )
             half = len(messages) // 2
-            return self._isolating(messages[:half]) + self._isolating(messages[half:])
+            return self._isolating(messages[:half], hooks) + self._isolating(messages[half:], hooks)
 
-    def _failed(self, message: IncomingMessage, error: Exception) -> list[Reply]:
+    def _failed(
+        self, message: IncomingMessage, error: Exception, hooks: BatchHooks | None = None
+    ) -> list[Reply]:
         """The fallback for a message that failed on its own; logged without its content.
 
         At ERROR the log names the exception's type and where it was raised; the traceback,
-        whose last line may quote the message, goes to DEBUG.
+        whose last line may quote the message, goes to DEBUG. When ``hooks`` take the
+        message back to retry it later, it gets no answer now.
         """
         log.error(
             "handling a %s message on %s failed: %s at %s",
@@ -113,20 +148,32 @@ class Router:
             _where(error),
         )
         log.debug("the failure's traceback", exc_info=error)
+        if hooks is not None and hooks.failed(message, error):
+            return []
+        return [self.fallback(message)]
+
+    def fallback(self, message: IncomingMessage) -> Reply:
+        """The polite "something went wrong" answer to ``message``, in its sender's language
+        as far as the platform tells it."""
         language = self.services.support.default_language
         if message.language_hint:
             hint = message.language_hint.split("-")[0].lower()
             language = hint if hint in self.services.support.languages else language
-        return [Reply(self.services.texts.get("fallback.text", language), language=language)]
+        return Reply(self.services.texts.get("fallback.text", language), language=language)
 
     # --- routing --------------------------------------------------------------------------
 
-    def _transaction(self, messages: Sequence[IncomingMessage]) -> list[list[Reply]]:
+    def _transaction(
+        self, messages: Sequence[IncomingMessage], hooks: BatchHooks | None
+    ) -> list[list[Reply]]:
         """Staff first, then customers, whose contacts and tickets are looked up together."""
         replies: list[list[Reply] | None] = [None] * len(messages)
         with self.services.sessions() as session, session.begin(), bind_session(session):
+            skipped = hooks.claim(session, messages) if hooks is not None else set()
             customers = []
             for index, message in enumerate(messages):
+                if index in skipped:
+                    continue
                 if message.in_staff_chat or message.kind is not MessageKind.TEXT:
                     with _blaming(index):
                         replies[index] = self._staff(session, message)
@@ -142,6 +189,10 @@ class Router:
                 contact = contacts[(author.channel, author.external_id)]
                 with _blaming(index):
                     replies[index] = self._customer(session, contact, messages[index], active)
+            if hooks is not None:
+                for index in skipped:
+                    replies[index] = None
+                hooks.record(session, messages, replies)
         return [r or [] for r in replies]
 
     def _customer(

@@ -68,6 +68,7 @@ def enqueue(
     payload: dict[str, Any],
     now: datetime,
     dedupe_key: str | None = None,
+    available_at: datetime | None = None,
 ) -> OutboxMessage | None:
     """Add a message to the outbox in the caller's transaction.
 
@@ -76,6 +77,9 @@ def enqueue(
     card), so a duplicate key is the same message. The row is written with ``INSERT ... ON
     CONFLICT DO NOTHING``: a concurrent transaction queueing the same key waits for this one
     and then adds nothing, instead of failing on the unique key and rolling back.
+    ``available_at`` (default ``now``) holds the row back from the delivery worker: a reply
+    its channel sends itself right after the commit is delivered by the worker only if that
+    send never happens (a crash) or fails.
     """
     values = {
         "channel": channel,
@@ -83,7 +87,7 @@ def enqueue(
         "payload": payload,
         "dedupe_key": dedupe_key,
         "created_at": now,
-        "available_at": now,
+        "available_at": available_at or now,
         "attempts": 0,
     }
     if dedupe_key is None:
@@ -144,14 +148,66 @@ def mark_sent(session: Session, message_id: int, *, now: datetime) -> None:
     )
 
 
+def mark_all_sent(session: Session, message_ids: Sequence[int], *, now: datetime) -> None:
+    """Record that the messages ``message_ids`` reached their channel."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(message_ids)))
+        .values(sent_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def make_due(session: Session, message_ids: Sequence[int], *, at: datetime, error: str) -> None:
+    """Hand messages a channel could not send itself to the delivery worker, due ``at``."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.sent_at.is_(None))
+        .values(available_at=at, last_error=error[:500])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_failed(session: Session, message_id: int, *, now: datetime, error: str) -> None:
+    """Give a message up: its channel refused it for good."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(failed_at=now, last_error=error[:500])
+    )
+
+
+def note_pieces_sent(session: Session, message_id: int, pieces_sent: int) -> None:
+    """Record that ``pieces_sent`` pieces of message ``message_id``'s text are out."""
+    row = session.get(OutboxMessage, message_id)
+    if row is not None:
+        row.payload = {**row.payload, "pieces_sent": pieces_sent}
+
+
 def mark_retry(
-    session: Session, message_id: int, *, now: datetime, delay: timedelta, error: str
+    session: Session,
+    message_id: int,
+    *,
+    now: datetime,
+    delay: timedelta,
+    error: str,
+    pieces_sent: int = 0,
+    counted: bool = True,
 ) -> bool:
-    """Schedule another attempt after ``delay``; give up after MAX_ATTEMPTS. True if retried."""
+    """Schedule another attempt after ``delay``; give up after MAX_ATTEMPTS. True if retried.
+
+    A wait the platform asked for (flood control) is not ``counted``: the claim's attempt is
+    given back, so hours of 429s never use a message's attempts up. ``pieces_sent`` records
+    how much of a text sent in pieces is out, so the next attempt sends only the rest.
+    """
     row = session.get(OutboxMessage, message_id)
     if row is None:
         return False
     row.last_error = error[:500]
+    if pieces_sent:
+        row.payload = {**row.payload, "pieces_sent": pieces_sent}
+    if not counted:
+        row.attempts = max(row.attempts - 1, 0)
     if row.attempts >= MAX_ATTEMPTS:
         row.failed_at = now
         return False

@@ -24,10 +24,9 @@ balancer a retry or replay that lands on another replica is processed there too.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -38,9 +37,9 @@ from bot.channels.settings import SlackSettings
 from bot.channels.slack_directory import SeenEvents, SlackDirectory
 from bot.channels.slack_http import EVENTS_PATH, BoltHttpServer, SlackSetupError
 from bot.channels.slack_render import ACTION_ID, action_of, plain_text, reply_rows
-from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, SlackSendError, build_client
-from bot.delivery import Deliverer, RetryLater
-from bot.message_batches import MessageBatcher
+from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, build_client
+from bot.delivery import Deliverer
+from bot.inbox_worker import Arrival, InboxWorker, arrival
 from handlers.messages import IncomingMessage, MessageKind, Reply
 from handlers.router import STAFF_COMMANDS
 
@@ -49,7 +48,6 @@ __all__ = ["SlackChannel", "SlackSetupError"]
 log = logging.getLogger(__name__)
 CHANNEL = "slack"
 MAX_TEXT = 40_000  # Slack's own limit on a message's text
-REPLY_ATTEMPTS = 3
 CUSTOMER_SUBTYPES = {None, "file_share", "thread_broadcast"}  # others are edits, joins, bots...
 
 
@@ -70,12 +68,10 @@ class SlackChannel:
         self.settings = settings
         self.router = app.router
         self.deliverer = deliverer
-        # events that arrive while the router works are handled together (one transaction)
-        self._batcher = MessageBatcher.in_threads(
-            app.router.handle_batch, app.engine.dialect.name, "slack"
-        )
         self.client = build_client(settings)
         self.sender = SlackSender(self.client, settings.staff_channel)
+        # what arrives is stored before Slack is acknowledged; the worker answers it
+        self.inbox = InboxWorker(app, CHANNEL, self, self.sender, deliverer)
         self.directory = SlackDirectory(self.client, settings, app.services.clock)
         self.seen = SeenEvents()
         self.bolt = AsyncApp(
@@ -85,21 +81,22 @@ class SlackChannel:
             logger=LIBRARY_LOG,
         )
         self.bolt.middleware(self._drop_redeliveries)
+        self.bolt.middleware(self._accept_messages)
         for command in sorted(STAFF_COMMANDS):
             self.bolt.command(f"/{command}")(self._on_command)
-        self.bolt.event("message")(self._on_message)
-        # other subscribed events are acknowledged, so Slack does not retry them
+        # message events are taken by _accept_messages; the others are acknowledged, so
+        # Slack does not retry them
         self.bolt.event(re.compile(".*"))(self._on_other_event)
         self.bolt.action(ACTION_ID)(self._on_action)
         self.port: int | None = None  # the HTTP port actually listened on, once started
         self._http: BoltHttpServer | None = None
         self._socket_mode: Any = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Listen for Slack (HTTP server or Socket Mode connection); returns once listening."""
+        self.inbox.start()
         if self.mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -125,23 +122,7 @@ class SlackChannel:
         if self._http is not None:
             await self._http.stop()
             self._http = None
-        await self.settle(timeout=10)
-        for task in set(self._tasks):
-            task.cancel()
-        self._batcher.close()
-
-    async def settle(self, timeout: float = 10.0) -> None:
-        """Wait (up to ``timeout``) until the answers in progress are done."""
-        while self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-            if pending:
-                return
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run slow work after the ack, keeping a reference so stop() can wait for it."""
-        task = asyncio.create_task(_logged(work))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await self.inbox.stop()
 
     # --- Bolt listeners: acknowledge at once, work afterwards ------------------------------
 
@@ -156,14 +137,33 @@ class SlackChannel:
         await next_()
         return None
 
-    async def _on_command(
-        self, ack: Callable[..., Awaitable[None]], command: dict[str, Any]
-    ) -> None:
-        await ack()
-        self._spawn(self._answer_command(command))
+    async def _accept_messages(
+        self, body: dict[str, Any], next_: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """A message event is stored in the inbox before Slack hears it arrived (a failure to
+        store answers 500, and Slack delivers it again); other requests go on to Bolt."""
+        event = body.get("event") if body.get("type") == "event_callback" else None
+        if not isinstance(event, dict) or event.get("type") != "message":
+            await next_()
+            return None
+        message = await self._message_of(event)
+        if message is not None:
+            key = f"message:{message.chat_id}:{message.message_id or body.get('event_id')}"
+            route = {"thread": event.get("thread_ts")}
+            await self.inbox.accept([arrival(message, key, route)])
+        return BoltResponse(status=200, body="")
 
-    async def _on_message(self, event: dict[str, Any]) -> None:
-        self._spawn(self._answer_message(event))
+    async def _on_command(
+        self, ack: Callable[..., Awaitable[None]], command: dict[str, Any], body: dict[str, Any]
+    ) -> None:
+        message = await self._command_message(command)
+        route = {
+            "origin": "command",
+            "response_url": str(command.get("response_url") or ""),
+        }
+        key = f"command:{body.get('trigger_id') or command.get('trigger_id') or id(command)}"
+        await self.inbox.accept([arrival(message, key, route)])
+        await ack()
 
     async def _on_other_event(self) -> None:
         return None
@@ -174,8 +174,10 @@ class SlackChannel:
         body: dict[str, Any],
         action: dict[str, Any],
     ) -> None:
+        accepted = await self._action_arrival(body, action)
+        if accepted is not None:
+            await self.inbox.accept([accepted])
         await ack()
-        self._spawn(self._answer_action(body, action))
 
     # --- Slack payloads -> IncomingMessage ---------------------------------------------------
 
@@ -185,12 +187,12 @@ class SlackChannel:
         is_dm = channel_type == "im" or channel.startswith("D")
         return self.settings.direct_messages and is_dm
 
-    async def _answer_command(self, command: dict[str, Any]) -> None:
+    async def _command_message(self, command: dict[str, Any]) -> IncomingMessage:
         user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
         text = f"{command.get('command', '')} {plain_text(str(command.get('text') or ''))}"
         is_staff = await self.directory.is_staff(user)
         profile = await self.directory.profile(user)
-        message = IncomingMessage.from_text(
+        return IncomingMessage.from_text(
             CHANNEL,
             user,
             channel,
@@ -202,32 +204,24 @@ class SlackChannel:
             # mean what a customer's /order means
             in_staff_chat=not self._serves_customers(channel, None),
         )
-        response_url = str(command.get("response_url") or "")
-        for reply in await self._handle(message):
-            visible = not reply.private and channel == self.settings.staff_channel
-            try:
-                await self.sender.respond(
-                    response_url, reply.text, reply_rows(reply), visible=visible
-                )
-            except Exception as exc:  # response_url expired or used up: answer directly
-                log.warning("slack: response_url failed (%s); posting instead", type(exc).__name__)
-                await self._reply(reply, channel, user=None if visible else user)
 
-    async def _answer_message(self, event: dict[str, Any]) -> None:
+    async def _message_of(self, event: dict[str, Any]) -> IncomingMessage | None:
+        """The message a person wrote, or None for what nobody asked the bot (edits, joins,
+        bots, staff talking among themselves)."""
         subtype = event.get("subtype")
         if subtype not in CUSTOMER_SUBTYPES or event.get("bot_id") or not event.get("user"):
-            return  # edits, deletions, joins, bots: nothing a person asked
+            return None
         channel, user = str(event.get("channel", "")), str(event["user"])
         ts, thread_ts = event.get("ts"), event.get("thread_ts")
         text = plain_text(str(event.get("text") or "")[:MAX_TEXT])
         staff_chat = channel == self.settings.staff_channel
         if staff_chat and (not thread_ts or thread_ts == ts):
-            return  # staff talking among themselves, not in a ticket's thread
+            return None  # staff talking among themselves, not in a ticket's thread
         if not staff_chat and not self._serves_customers(channel, event.get("channel_type")):
-            return
+            return None
         is_staff = await self.directory.is_staff(user)
         if not staff_chat and is_staff and event.get("channel_type") != "im":
-            return  # staff in a customer channel answer the customer themselves
+            return None  # staff in a customer channel answer the customer themselves
         profile = await self.directory.profile(user)
         extra: dict[str, Any] = {
             "display_name": profile.display_name,
@@ -238,15 +232,10 @@ class SlackChannel:
             "message_id": ts,
         }
         if not text.strip() and event.get("files"):
-            message = IncomingMessage(CHANNEL, user, channel, kind=MessageKind.NON_TEXT, **extra)
-        else:
-            message = IncomingMessage.from_text(CHANNEL, user, channel, text, **extra)
-        for reply in await self._handle(message):
-            await self._reply(
-                reply, channel, user=user if reply.private else None, thread=thread_ts
-            )
+            return IncomingMessage(CHANNEL, user, channel, kind=MessageKind.NON_TEXT, **extra)
+        return IncomingMessage.from_text(CHANNEL, user, channel, text, **extra)
 
-    async def _answer_action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def _action_arrival(self, body: dict[str, Any], action: dict[str, Any]) -> Arrival | None:
         value = action_of(action.get("value"), action.get("action_id"))
         people = body.get("user") or {}
         user = str(people.get("id", ""))
@@ -256,7 +245,7 @@ class SlackChannel:
         message_ts = pressed.get("ts") or container.get("message_ts")
         thread_ts = pressed.get("thread_ts")
         if not value or not user or not channel:
-            return
+            return None
         staff_chat = channel == self.settings.staff_channel
         is_staff = await self.directory.is_staff(user)
         profile = await self.directory.profile(user)
@@ -273,55 +262,46 @@ class SlackChannel:
             thread_id=thread_ts,
             message_id=message_ts,
         )
-        replies = await self._handle(message)
-        thread = (thread_ts or message_ts) if staff_chat else thread_ts
-        for reply in replies:
-            if container.get("is_ephemeral") and body.get("response_url"):
-                # nothing to thread on: answer the way the message came
-                try:
-                    await self.sender.respond(
-                        str(body["response_url"]), reply.text, reply_rows(reply)
-                    )
-                except Exception as exc:
-                    log.warning("slack: response_url failed (%s)", type(exc).__name__)
-                continue
-            await self._reply(reply, channel, user=user if reply.private else None, thread=thread)
+        route: dict[str, Any] = {
+            "origin": "action",
+            "thread": (thread_ts or message_ts) if staff_chat else thread_ts,
+        }
+        if container.get("is_ephemeral") and body.get("response_url"):
+            route["response_url"] = str(body["response_url"])  # nothing to thread on
+        # Slack gives every press its own trigger id; the action's time and value make the
+        # key unique even where a client sends none
+        key = f"action:{body.get('trigger_id')}:{action.get('action_ts')}:{user}:{value}"
+        return arrival(message, key, route)
 
-    # --- handling and answering ------------------------------------------------------------
+    # --- answering -------------------------------------------------------------------------
 
-    async def _handle(self, message: IncomingMessage) -> list[Reply]:
-        """Run the router off the event loop, in a batch with whatever else is waiting (the
-        outbox wakes the deliverer itself)."""
-        return await self._batcher.handle(message)
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait (up to ``timeout``) until what has arrived is answered."""
+        await self.inbox.settle(timeout)
 
-    async def _reply(
-        self, reply: Reply, channel: str, *, user: str | None, thread: str | None = None
-    ) -> None:
-        """Post one reply, waiting out rate limits a few times; failures are logged, not raised."""
-        for _ in range(REPLY_ATTEMPTS):
-            try:
-                await self.sender.reply(
-                    channel, reply.text, reply_rows(reply), user=user, thread_ts=thread
-                )
-                return
-            except RetryLater as exc:
-                await asyncio.sleep(min(exc.retry_after, 60.0))
-            except Exception as exc:
-                log.warning("slack: reply not delivered: %s", _reason(exc))
-                return
-        log.warning("slack: reply not delivered: still rate limited")
-
-
-def _reason(exc: Exception) -> str:
-    """Why a call failed, for the log: Slack's error code or the exception's type, no text."""
-    return str(exc) if isinstance(exc, SlackSendError) else type(exc).__name__
-
-
-async def _logged(work: Coroutine[Any, Any, None]) -> None:
-    """Run background work; an error is logged with its traceback, never lost silently."""
-    try:
-        await work
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("slack: handling an update failed")
+    def outgoing(
+        self, message: IncomingMessage, route: dict[str, Any], reply: Reply
+    ) -> dict[str, Any]:
+        """The outbox payload answering ``message``: a slash command through its
+        ``response_url`` (seen by the channel only for staff in the staff channel), a button
+        on an ephemeral message the same way, anything else in its conversation and thread;
+        a reply with personal data is shown to its asker only (ephemeral)."""
+        payload: dict[str, Any] = {
+            "to": message.chat_id,
+            "text": reply.text,
+            "buttons": reply_rows(reply),
+        }
+        if route.get("origin") == "command":
+            visible = not reply.private and message.chat_id == self.settings.staff_channel
+            payload.update(response_url=route.get("response_url") or None, visible=visible)
+            if not visible:
+                payload["private_to"] = message.user_id
+            return payload
+        if route.get("response_url"):
+            payload.update(response_url=route["response_url"], private_to=message.user_id)
+            return payload
+        if reply.private:
+            payload["private_to"] = message.user_id
+        if route.get("thread"):
+            payload["reply_to"] = {"chat_id": message.chat_id, "message_id": route["thread"]}
+        return payload

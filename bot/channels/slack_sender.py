@@ -116,7 +116,27 @@ class SlackSender:
         return message.to
 
     async def send(self, message: Outgoing) -> PlatformRef | None:
-        """Post (or, with ``edit``, update) one message; where it landed, None if empty."""
+        """Post (or, with ``edit``, update) one message; where it landed, None if empty or
+        ephemeral. A reply with a ``response_url`` goes through it (posted instead if Slack
+        refuses the URL: it expires after 30 minutes and five uses); one ``private_to`` a
+        person is shown to that person only."""
+        if message.response_url:
+            try:
+                await self.respond(
+                    message.response_url, message.text, message.buttons, visible=message.visible
+                )
+                return None
+            except Exception as exc:
+                log.warning("slack: response_url failed (%s); posting instead", type(exc).__name__)
+        if message.private_to:
+            await self.reply(
+                self._destination(message),
+                message.text,
+                message.buttons,
+                user=message.private_to,
+                thread_ts=message.thread.message_id if message.thread else None,
+            )
+            return None
         text, blocks = render(message.text, message.buttons, mention=message.mention)
         if not blocks:
             log.info("slack: nothing to show for a %s message; skipped", message.kind or "reply")

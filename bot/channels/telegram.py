@@ -3,25 +3,26 @@
 It runs a python-telegram-bot ``Application`` inside CrossDesk's event loop (``initialize``,
 ``start``, then long polling or a webhook; the reverse on stop), so the delivery worker and the
 alert scheduler share the loop. Each update becomes an :class:`IncomingMessage`
-(``telegram_updates``); the router runs in a worker thread, because it is synchronous and
-talks to the database, and takes the updates that queue up meanwhile as one batch
-(``bot/message_batches.py``); its replies are rendered (``telegram_render``) and sent. Bot API
-calls go over aiohttp (``telegram_transport``). Updates of different chats are processed
-concurrently, those of one chat in order.
+(``telegram_updates``) and is stored in the inbox, keyed by its ``update_id``, before Telegram
+hears it arrived: the webhook answers 200 only after the store (:class:`AcceptingQueue`), and
+long polling confirms an offset only with the next ``getUpdates``, which waits until the last
+answer's updates are stored. The inbox worker (``bot/inbox_worker.py``) then hands them to the
+router in batches and sends the replies, rendered by the sender (``telegram_render``); Bot API
+calls go over aiohttp (``telegram_transport``).
 
-Robustness: a reply that cannot be sent after a few retries (429 ``retry_after``, network
-errors, 5xx) goes to the outbox, so the delivery worker keeps trying and a restart does not
-lose it; python-telegram-bot confirms an update's offset only after fetching it and, on stop,
-processes every fetched update before returning. One failing update is logged (never with its
-text) and the bot carries on; one the library cannot even parse is logged once (its id and
+Robustness: a redelivered update is answered once; an update the store cannot take is not
+acknowledged (503, or the same offset again after a pause), so Telegram keeps it; a reply is
+recorded before it is sent, and one that cannot be sent after a few tries (429 ``retry_after``,
+network errors, 5xx) is left to the delivery worker. One failing update is logged (never with
+its text) and the bot carries on; one the library cannot even parse is logged once (its id and
 size), skipped and acknowledged (``telegram_polling``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -40,13 +41,7 @@ from bot.channels.telegram_polling import (
     RememberingRequest,
     ScreeningBot,
 )
-from bot.channels.telegram_render import Rendered, render
-from bot.channels.telegram_sender import (
-    TelegramSender,
-    is_transient,
-    send_rendered,
-    with_retries,
-)
+from bot.channels.telegram_sender import TelegramSender, with_retries
 from bot.channels.telegram_transport import AiohttpRequest
 from bot.channels.telegram_updates import (
     ALLOWED_UPDATES,
@@ -57,15 +52,15 @@ from bot.channels.telegram_updates import (
 )
 from bot.config import ConfigError
 from bot.delivery import Deliverer
-from bot.message_batches import MessageBatcher
+from bot.inbox_worker import InboxWorker, arrival
 from handlers.messages import IncomingMessage, Reply
 from handlers.router import CUSTOMER_COMMANDS, STAFF_COMMANDS
 
 log = logging.getLogger(__name__)
 
-# Updates in flight at once (each chat's still one at a time). Those that wait while the
-# router works go to it together as one batch (bot/message_batches.py), so a burst needs room
-# to queue; the connections to the Bot API are a separate, smaller pool.
+# Updates python-telegram-bot dispatches at once (each chat's still one at a time); they only
+# answer button presses now, the inbox worker does the rest. The connections to the Bot API are
+# a separate, smaller pool.
 CONCURRENT_UPDATES = 128
 CONNECTIONS = 32  # to the Bot API server, for replies and outbox messages
 POOL_TIMEOUT_SECONDS = 5.0  # waiting for a free connection in a burst is not an error
@@ -142,6 +137,36 @@ def bot_api_proxy(settings: TelegramSettings) -> Proxy | None:
     return proxy
 
 
+def _polling_failed(error: TelegramError) -> None:
+    """One line per failed ``getUpdates`` (python-telegram-bot retries, backing off)."""
+    log.warning("telegram: polling failed (%s); retrying", type(error).__name__)
+
+
+class AcceptingQueue(asyncio.Queue[object]):
+    """The Application's update queue, which stores each update before taking it.
+
+    python-telegram-bot's webhook server puts an update here and only then answers Telegram
+    200; with :attr:`accept` set (webhook mode), the update is in the inbox by then, and an
+    update that cannot be stored fails the request, so Telegram delivers it again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.accept: Any = None  # async (updates) -> None, set once the channel has started
+
+    async def put(self, item: object) -> None:
+        """Store ``item`` (an Update) in the inbox, then queue it."""
+        if self.accept is not None and isinstance(item, Update):
+            try:
+                await self.accept([item])
+            except Exception as error:
+                from tornado.web import HTTPError  # the webhook server's; answers 503, no dump
+
+                log.warning("telegram: an update could not be stored (%s)", type(error).__name__)
+                raise HTTPError(503, reason="Service Unavailable") from error
+        await super().put(item)
+
+
 def build_application(
     settings: TelegramSettings, concurrent_updates: int, proxy: Proxy | None = None
 ) -> tuple[Application, list[BaseRequest]]:
@@ -170,6 +195,7 @@ def build_application(
         ApplicationBuilder()
         .bot(bot)
         .concurrent_updates(ChatOrderedUpdates(concurrent_updates))
+        .update_queue(AcceptingQueue())
         .job_queue(None)  # CrossDesk schedules with its own scheduler
         .build()
     )
@@ -216,9 +242,7 @@ class TelegramChannel:
         self.application.add_error_handler(self._on_error)
         self.sender = TelegramSender(self.application, settings)
         self.audience: Audience | None = None
-        self._batcher = MessageBatcher.in_threads(
-            app.router.handle_batch, app.engine.dialect.name, "telegram"
-        )
+        self.inbox = InboxWorker(app, CHANNEL, self, self.sender, deliverer)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -250,9 +274,22 @@ class TelegramChannel:
             customers=self.settings.customers,
         )
         await self._register_commands()
+        if self.settings.mode == "polling":
+            await self._refuse_a_live_webhook()
+        self.inbox.start()
         await self.application.start()
         updater = self.application.updater
         assert updater is not None
+        # every update is in the inbox before Telegram hears it was received: the webhook
+        # answers after the queue stored it, polling confirms an offset only with the next
+        # getUpdates, which waits until the last answer's updates are stored
+        if self.settings.mode == "webhook":
+            queue = self.application.update_queue
+            assert isinstance(queue, AcceptingQueue)
+            queue.accept = self._accept_updates
+        else:
+            assert isinstance(bot, ScreeningBot)
+            bot.store_fetched_with(self._accept_updates)
         if self.settings.mode == "webhook":
             url = self.settings.webhook_url or ""
             await updater.start_webhook(
@@ -266,7 +303,10 @@ class TelegramChannel:
             )
         else:
             await updater.start_polling(
-                timeout=POLL_TIMEOUT, allowed_updates=list(ALLOWED_UPDATES), bootstrap_retries=3
+                timeout=POLL_TIMEOUT,
+                allowed_updates=list(ALLOWED_UPDATES),
+                bootstrap_retries=3,
+                error_callback=_polling_failed,
             )
 
     async def stop(self) -> None:
@@ -276,8 +316,34 @@ class TelegramChannel:
             await updater.stop()
         if self.application.running:
             await self.application.stop()
+        await self.inbox.stop()
         await self.application.shutdown()
-        self._batcher.close()
+
+    async def _refuse_a_live_webhook(self) -> None:
+        """Polling deletes the bot's webhook; refuse while one is set, unless told to.
+
+        Replicas behind a load balancer receive updates through the webhook: one replica
+        started in polling mode by mistake would delete it and leave them all deaf.
+        """
+        try:
+            info = await with_retries(self.application.bot.get_webhook_info)
+        except TelegramError as error:
+            log.warning("telegram: could not check for a webhook: %s", type(error).__name__)
+            return
+        if not info.url:
+            return
+        if self.settings.replace_webhook:
+            log.warning("telegram: deleting the webhook at %s to poll", host_of(info.url))
+            return
+        await self.application.shutdown()
+        raise ConfigError(
+            [
+                f"telegram.mode: polling, but Telegram delivers this bot's updates to the "
+                f"webhook at {host_of(info.url)} (replicas in webhook mode?); polling would "
+                'delete it. Use mode = "webhook" like them, or set telegram.replace_webhook = '
+                "true to take the updates over"
+            ]
+        )
 
     async def _close_transports(self) -> None:
         """Close the connections a failed start opened (the Application was never initialised,
@@ -324,58 +390,42 @@ class TelegramChannel:
 
     # --- updates ---------------------------------------------------------------------------
 
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _accept_updates(self, updates: Sequence[Update]) -> None:
+        """Store the messages among ``updates`` in the inbox (the worker answers them)."""
         assert self.audience is not None
+        arrivals = []
+        for update in updates:
+            message = to_incoming(update, self.audience)
+            if message is not None:
+                arrivals.append(arrival(message, str(update.update_id)))
+        await self.inbox.accept(arrivals)
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An update the inbox has stored: stop a pressed button's spinner."""
         if update.callback_query is not None:
             try:
-                await update.callback_query.answer()  # stops the button's spinner
+                await update.callback_query.answer()
             except TelegramError as error:
                 log.info("answering a button press failed: %s", type(error).__name__)
-        message = to_incoming(update, self.audience)
-        if message is None:
-            return
-        replies = await self._batcher.handle(message)
-        for reply in replies:
-            await self._reply(message, reply)
 
-    async def _reply(self, message: IncomingMessage, reply: Reply) -> None:
-        """Send one reply where ``message`` came from, retrying; the outbox takes the rest."""
-        chat_id = int(message.chat_id)
-        reply_to = None
-        if int(message.chat_id) != int(message.user_id):  # a group: answer that message
-            reply_to = int(message.message_id) if message.message_id else None
+    def outgoing(
+        self, message: IncomingMessage, route: dict[str, Any], reply: Reply
+    ) -> dict[str, Any]:
+        """The outbox payload answering ``message``: in its chat (in a group, as an answer to
+        it), or privately when the reply holds personal data and the chat is a group."""
+        chat_id, reply_to = message.chat_id, None
+        if message.chat_id != message.user_id:  # a group: answer that message
+            reply_to = message.message_id
             if reply.private and not message.in_staff_chat:
-                chat_id, reply_to = int(message.user_id), None  # personal data: privately
-        pieces = render(reply.text, reply.buttons)
-        for index, piece in enumerate(pieces):
-            try:
-                await with_retries(
-                    functools.partial(
-                        send_rendered,
-                        self.application,
-                        chat_id,
-                        [piece],
-                        reply_to if index == 0 else None,
-                    )
-                )
-            except TelegramError as error:
-                if is_transient(error):
-                    await self._to_outbox(chat_id, reply, pieces[index:])
-                else:
-                    log.warning("a reply to chat %s was refused: %s", chat_id, type(error).__name__)
-                return
-
-    async def _to_outbox(self, chat_id: int, reply: Reply, rest: list[Rendered]) -> None:
-        """Hand the unsent part of a reply to the delivery worker."""
-        buttons = [[[b.label, b.action] for b in row] for row in reply.buttons]
-        payload = {"text": "\n\n".join(piece.text for piece in rest), "buttons": buttons}
-
-        def enqueue() -> None:
-            with self.app.sessions() as session, session.begin():
-                self.app.services.notify_chat(session, CHANNEL, str(chat_id), "reply", payload)
-
-        await asyncio.get_running_loop().run_in_executor(self._batcher.executor, enqueue)
-        log.warning("a reply to chat %s is left to the outbox after repeated failures", chat_id)
+                chat_id, reply_to = message.user_id, None  # personal data: privately
+        payload: dict[str, Any] = {
+            "to": chat_id,
+            "text": reply.text,
+            "buttons": [[[b.label, b.action] for b in row] for row in reply.buttons],
+        }
+        if reply_to:
+            payload["reply_to"] = {"chat_id": chat_id, "message_id": reply_to}
+        return payload
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log a failed update without its content; the bot carries on."""

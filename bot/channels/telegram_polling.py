@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from telegram import Update
 from telegram._utils.types import ODVInput
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import ExtBot
 from telegram.request import BaseRequest, RequestData
 
@@ -95,11 +95,17 @@ class RememberingRequest(BaseRequest):
 class ScreeningBot(ExtBot[Any]):
     """An ExtBot whose ``get_updates`` skips, and acknowledges, updates it cannot parse."""
 
-    __slots__ = ("_fetched",)
+    __slots__ = ("_fetched", "_on_fetched")
 
     def __init__(self, *, get_updates_request: RememberingRequest, **kwargs: Any) -> None:
         self._fetched = get_updates_request
+        self._on_fetched: Callable[[Sequence[Update]], Awaitable[None]] | None = None
         super().__init__(get_updates_request=get_updates_request, **kwargs)
+
+    def store_fetched_with(self, store: Callable[[Sequence[Update]], Awaitable[None]]) -> None:
+        """Await ``store`` with each answer's updates before returning them: the channel
+        puts them in the inbox, and the offset that confirms them goes out only after."""
+        self._on_fetched = store
 
     async def get_updates(
         self,
@@ -109,7 +115,26 @@ class ScreeningBot(ExtBot[Any]):
         allowed_updates: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> tuple[Update, ...]:
-        """See :meth:`telegram.Bot.get_updates`; an unreadable update becomes an empty one."""
+        """See :meth:`telegram.Bot.get_updates`; an unreadable update becomes an empty one,
+        and they are all stored (:meth:`store_fetched_with`) before they are returned."""
+        updates = await self._parsed_updates(offset, limit, timeout, allowed_updates, **kwargs)
+        if updates and self._on_fetched is not None:
+            try:
+                await self._on_fetched(updates)
+            except Exception as error:  # the store is down: fetch them again, after a pause
+                # (a TelegramError makes python-telegram-bot's polling loop back off; the
+                # offset has not moved, so Telegram keeps the updates)
+                raise NetworkError(f"updates not stored ({type(error).__name__})") from error
+        return updates
+
+    async def _parsed_updates(
+        self,
+        offset: int | None,
+        limit: int | None,
+        timeout: Any,
+        allowed_updates: Sequence[str] | None,
+        **kwargs: Any,
+    ) -> tuple[Update, ...]:
         try:
             return await super().get_updates(
                 offset=offset,

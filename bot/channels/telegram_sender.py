@@ -16,14 +16,14 @@ from datetime import timedelta
 from typing import TypeVar
 
 from telegram import ReplyParameters
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.settings import TelegramSettings
 from bot.channels.telegram_render import PARSE_MODE, Rendered, keyboard, render, split_text
 from bot.config import ConfigError
-from bot.delivery import Outgoing, PlatformRef, RetryLater
+from bot.delivery import Outgoing, PlatformRef, RetryLater, SendInterrupted, Undeliverable
 
 T = TypeVar("T")
 REPLY_ATTEMPTS = 4  # sending a reply inline before handing it to the outbox
@@ -59,7 +59,8 @@ class TelegramSender:
         return int(to)
 
     async def send(self, message: Outgoing) -> PlatformRef | None:
-        """Send (or edit) ``message``; RetryLater when Telegram asks to wait."""
+        """Send (or edit) ``message``: RetryLater when Telegram asks to wait, Undeliverable
+        when it refuses, SendInterrupted when a long text failed after some of its pieces."""
         chat_id = self._target(message.to)
         try:
             if message.edit is not None:
@@ -69,12 +70,29 @@ class TelegramSender:
             reply_to = None
             if message.thread is not None and message.thread.chat_id == str(chat_id):
                 reply_to = int(message.thread.message_id)
-            sent = await send_rendered(
-                self.application, chat_id, render(message.text, message.buttons), reply_to
-            )
-        except RetryAfter as error:
-            raise RetryLater(retry_seconds(error), "Telegram flood control") from error
-        return sent[0] if sent else None
+        except TelegramError as error:
+            failure = _outcome(error)
+            if failure is error:
+                raise
+            raise failure from error
+        # a long text goes in pieces; an earlier attempt may have sent the first ones
+        pieces = render(message.text, message.buttons)
+        done = min(message.pieces_sent, len(pieces))
+        first: PlatformRef | None = None
+        for index in range(done, len(pieces)):
+            try:
+                sent = await send_rendered(
+                    self.application, chat_id, [pieces[index]], reply_to if index == 0 else None
+                )
+            except TelegramError as error:
+                failure = _outcome(error)
+                if index > done:  # pieces went out in this attempt: say how many
+                    raise SendInterrupted(index, failure) from error
+                if failure is error:
+                    raise
+                raise failure from error
+            first = first or (sent[0] if sent else None)
+        return first
 
     async def _edit(self, message: Outgoing) -> PlatformRef | None:
         """Replace the text of ``message.edit``; None if that message is gone (send anew)."""
@@ -98,6 +116,16 @@ class TelegramSender:
                 return None
             raise
         return message.edit
+
+
+def _outcome(error: TelegramError) -> Exception:
+    """What a failed Bot API call means to the delivery worker: wait (flood control), try
+    again (network, server), or give up (a refusal)."""
+    if isinstance(error, RetryAfter):
+        return RetryLater(retry_seconds(error), "Telegram flood control")
+    if is_transient(error):
+        return error
+    return Undeliverable(type(error).__name__)
 
 
 async def send_rendered(

@@ -7,6 +7,7 @@ Requests to the app are built as Slack builds them (slash command forms, Events 
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -94,6 +95,14 @@ async def running_desk(
 # --- what Slack sends ----------------------------------------------------------------------
 
 
+_TRIGGERS = itertools.count(1)
+
+
+def _trigger_id() -> str:
+    """A new trigger id, as Slack gives every slash command and button press its own."""
+    return f"{next(_TRIGGERS)}.2.3"
+
+
 def command(name: str, text: str, user: str, channel: str, response_url: str) -> bytes:
     return urlencode(
         {
@@ -106,7 +115,7 @@ def command(name: str, text: str, user: str, channel: str, response_url: str) ->
             "command": name,
             "text": text,
             "response_url": response_url,
-            "trigger_id": "1.2.3",
+            "trigger_id": _trigger_id(),
             "api_app_id": "A1",
         }
     ).encode()
@@ -133,7 +142,7 @@ def button(user: str, channel: str, message: dict[str, Any], element: dict[str, 
         "api_app_id": "A1",
         "token": "legacy",
         "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel},
-        "trigger_id": "1.2.3",
+        "trigger_id": _trigger_id(),
         "channel": {"id": channel, "name": "staff"},
         "message": {"type": "message", "ts": message["ts"], "text": message.get("text", "")},
         "response_url": "http://127.0.0.1:9/unused",

@@ -63,7 +63,11 @@ async def test_a_reply_that_keeps_failing_is_handed_to_the_outbox(
     async with running_channel(tg_app, fake, deliver=False) as channel:
         fake.fail("sendMessage", 503, times=4)  # every inline attempt
         fake.message(13, QUESTION)
-        await fake.wait_for(lambda: outbox(tg_app), what="the reply in the outbox")
+        # the reply is recorded before it is sent; after the failed attempts it is due
+        await fake.wait_for(
+            lambda: [row for row in outbox(tg_app) if row.last_error],
+            what="the reply left to the outbox",
+        )
         assert fake.sent_to(13) == []
         deliverer = Deliverer(
             tg_app.sessions, {"telegram": channel.sender}, clock=tg_app.services.clock

@@ -97,6 +97,7 @@ class FakeTelegram(UpdateFactory):
         app.router.add_post("/_fake/updates", self._control_updates)
         app.router.add_get("/_fake/stats", self._control_stats)
         app.router.add_post("/_fake/reset", self._control_reset)
+        app.router.add_get("/_fake/sent", self._control_sent)
         return app
 
     async def start(
@@ -129,10 +130,18 @@ class FakeTelegram(UpdateFactory):
     # --- scripting -------------------------------------------------------------------------
 
     def fail(
-        self, method: str, status: int = 500, *, retry_after: int | None = None, times: int = 1
+        self,
+        method: str,
+        status: int = 500,
+        *,
+        retry_after: int | None = None,
+        times: int = 1,
+        after: int = 0,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` with HTTP ``status`` (429: retry_after)."""
-        self._failures.setdefault(method, []).extend([(status, retry_after)] * times)
+        """Answer ``times`` calls of ``method`` with HTTP ``status`` (429: retry_after), once
+        ``after`` more calls have been answered normally."""
+        script = self._failures.setdefault(method, [])
+        script.extend([(0, None)] * after + [(status, retry_after)] * times)
 
     async def post_to_webhook(self, update: dict[str, Any] | bytes, secret: str | None) -> int:
         """POST ``update`` (or raw bytes) to the registered webhook with ``secret`` as the
@@ -185,13 +194,16 @@ class FakeTelegram(UpdateFactory):
             failures = self._failures.get(method)
             if failures:
                 status, retry_after = failures.pop(0)
-                if status == 429:
+                if status == 0:
+                    pass  # answered normally this time
+                elif status == 429:
                     raise ApiError(
                         429,
                         f"Too Many Requests: retry after {retry_after}",
                         {"retry_after": retry_after or 1},
                     )
-                raise ApiError(status, f"Internal Server Error ({status})")
+                else:
+                    raise ApiError(status, f"Internal Server Error ({status})")
             handler = getattr(self, f"_m_{method.lower()}", None)
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
@@ -341,9 +353,17 @@ class FakeTelegram(UpdateFactory):
                 "first_sent": min(ok, default=None),
                 "last_sent": max(ok, default=None),
                 "pending": len(self.updates),
+                "get_updates": sum(1 for call in self.calls if call.method == "getUpdates"),
                 "now": time.monotonic(),
             }
         )
+
+    async def _control_sent(self, request: web.Request) -> web.Response:
+        """The texts sent so far, by chat, in order (for harnesses in other processes)."""
+        by_chat: dict[str, list[str]] = {}
+        for message in self.sent:
+            by_chat.setdefault(str(message.chat_id), []).append(message.text)
+        return web.json_response(by_chat)
 
     async def _control_reset(self, request: web.Request) -> web.Response:
         self.calls.clear()

@@ -1,0 +1,129 @@
+"""The inbox through the real channels: what arrives is stored before it is acknowledged, a
+redelivery is answered once, work a dead process left is finished by the next one, and one
+person's messages are answered in order even when two replicas receive them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from sqlalchemy import select
+
+from bot.app import App, Knowledge
+from bot.inbox_worker import arrival
+from handlers.messages import IncomingMessage
+from store import inbox
+from store.clock import ManualClock
+from store.models import InboxItem
+from tests.channels.slack_harness import (
+    CUSTOMER,
+    CUSTOMERS,
+    event,
+    posts_to,
+    running_desk,
+    send,
+)
+from tests.channels.telegram_harness import running_channel
+from tests.channels.test_telegram_webhook import SECRET, free_port, webhook
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.telegram_api import FakeTelegram
+
+RETURNS = "How do I return an item?"
+DELIVERY = "How long does delivery take?"
+
+
+def _answer(app: App, entry: str) -> str:
+    return app.knowledge.texts.fill(app.knowledge.kb.faq["en"][entry].answer)
+
+
+def _states(app: App) -> dict[str, int]:
+    with app.sessions() as session:
+        return inbox.counts(session)
+
+
+async def test_a_webhook_update_delivered_again_is_answered_once(
+    tg_app: App, fake: FakeTelegram
+) -> None:
+    update = json.dumps({"update_id": 5001, **fake.build_message(51, RETURNS)}).encode()
+    async with running_channel(tg_app, fake, **webhook(free_port())) as channel:
+        assert await fake.post_to_webhook(update, SECRET) == 200
+        # Telegram timed out waiting and sends it again, twice at once
+        statuses = await asyncio.gather(
+            fake.post_to_webhook(update, SECRET), fake.post_to_webhook(update, SECRET)
+        )
+        assert statuses == [200, 200]
+        await fake.wait_sent(51)
+        await channel.inbox.settle()
+    assert [m.text for m in fake.sent_to(51)] == [_answer(tg_app, "returns_policy")]
+    assert _states(tg_app) == {"done": 1}
+
+
+async def test_what_a_dead_process_accepted_is_answered_by_the_next_one(
+    tg_app: App, fake: FakeTelegram
+) -> None:
+    # a process stored two messages of one customer, acknowledged them and died
+    first = IncomingMessage.from_text("telegram", "52", "52", RETURNS, message_id="1")
+    second = IncomingMessage.from_text("telegram", "52", "52", DELIVERY, message_id="2")
+    with tg_app.sessions() as session, session.begin():
+        inbox.accept(
+            session, [arrival(first, "9001"), arrival(second, "9002")], tg_app.services.clock()
+        )
+    async with running_channel(tg_app, fake):
+        sent = await fake.wait_sent(52, 2)
+    assert [m.text for m in sent] == [
+        _answer(tg_app, "returns_policy"),
+        _answer(tg_app, "shipping_time"),
+    ]
+    assert _states(tg_app) == {"done": 2}
+
+
+async def test_two_replicas_answer_each_persons_messages_once_and_in_order(
+    tg_app: App, fake: FakeTelegram
+) -> None:
+    customers = range(600, 630)
+    async with (
+        running_channel(tg_app, fake, **webhook(free_port())) as one,
+        running_channel(tg_app, fake, **webhook(free_port())) as two,
+    ):
+        urls = [one.settings.webhook_url, two.settings.webhook_url]
+
+        async def converse(user: int) -> None:
+            # the first message reaches one replica, the next another (the load balancer),
+            # and a redelivery of the first reaches the second
+            first = {"update_id": user * 10 + 1, **fake.build_message(user, RETURNS)}
+            second = {"update_id": user * 10 + 2, **fake.build_message(user, DELIVERY)}
+            for url, update in ((urls[user % 2], first), (urls[1 - user % 2], second)):
+                fake.webhook["url"] = url
+                assert await fake.post_to_webhook(update, SECRET) == 200
+            fake.webhook["url"] = urls[1 - user % 2]
+            assert await fake.post_to_webhook(first, SECRET) == 200
+
+        for user in customers:  # the fake posts to one URL at a time
+            await converse(user)
+        for user in customers:
+            await fake.wait_sent(user, 2)
+        await one.inbox.settle()
+        await two.inbox.settle()
+    expected = [_answer(tg_app, "returns_policy"), _answer(tg_app, "shipping_time")]
+    for user in customers:
+        assert [m.text for m in fake.sent_to(user)] == expected, user
+    assert _states(tg_app) == {"done": 2 * len(customers)}
+
+
+async def test_a_slack_event_retried_to_another_replica_is_handled_once(
+    db_url: str, clock: ManualClock, knowledge: Knowledge, slack: FakeSlack
+) -> None:
+    message = event("EvBoth", user=CUSTOMER, channel=CUSTOMERS, text="hello there", ts="7.1")
+    async with (
+        running_desk(db_url, clock, knowledge, slack) as one,
+        running_desk(db_url, clock, knowledge, slack) as two,
+    ):
+        assert await send(one, message) == 200
+        assert await send(two, message, retry_num=1) == 200  # Slack retried elsewhere
+        await slack.wait_for(lambda s: posts_to(s, CUSTOMERS))
+        await one.channel.settle()
+        await two.channel.settle()
+        with one.app.sessions() as session:
+            rows = session.scalars(select(InboxItem)).all()
+            assert [(row.key, row.state) for row in rows] == [("message:CCUSTOMERS:7.1", "done")]
+    assert len(posts_to(slack, CUSTOMERS)) == 1

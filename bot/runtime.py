@@ -1,13 +1,16 @@
 """``crossdesk run``: the long-running bot in one asyncio event loop.
 
 It starts every configured channel (Telegram when ``telegram.token`` is set, Slack when
-``slack.bot_token`` is set), the delivery worker that sends outbox rows through them, the
-ticket SLA sweep, and the alert scheduler, and stops them all cleanly on Ctrl-C or SIGTERM.
+``slack.bot_token`` is set; each with its inbox worker), the delivery worker that sends outbox
+rows through them, the ticket SLA sweep, and the alert scheduler, and stops them all cleanly
+on Ctrl-C or SIGTERM. Every store call runs in a worker thread: the event loop only moves
+bytes, so a busy database never delays an acknowledgement.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
@@ -64,10 +67,13 @@ async def sla_loop(app: App, every: float = SLA_SWEEP_SECONDS) -> None:
     """Re-announce unclaimed tickets past their SLA, once a minute."""
     from handlers.handoff import sla_sweep
 
+    def sweep() -> None:
+        with app.sessions() as session, session.begin():
+            sla_sweep(app.services, session)  # what it queues wakes the deliverer
+
     while True:
         try:
-            with app.sessions() as session, session.begin():
-                sla_sweep(app.services, session)  # what it queues wakes the deliverer
+            await asyncio.to_thread(sweep)  # off the event loop: the store may be busy
         except Exception:
             log.exception("SLA sweep failed")
         await asyncio.sleep(every)
@@ -134,6 +140,18 @@ async def serve(app: App, stop: asyncio.Event) -> None:
 
 def run(settings: Settings) -> int:
     """Build the app and serve until interrupted."""
+    from bot.cli import UserError
+    from store.single_process import StoreInUse, only_process
+
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(only_process(settings.store.url))
+        except StoreInUse as exc:
+            raise UserError(str(exc)) from None
+        return _run(settings)
+
+
+def _run(settings: Settings) -> int:
     from bot.cli import UserError
 
     app = build_app(settings)

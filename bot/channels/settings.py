@@ -22,6 +22,11 @@ class TelegramSettings(BaseModel):
     mode: Literal["polling", "webhook"] = Field(
         "polling", description="how updates arrive: long polling, or a webhook Telegram posts to"
     )
+    replace_webhook: bool = Field(
+        False,
+        description="polling only: delete a webhook Telegram has for this bot (left off, "
+        "polling refuses to start while a webhook is set: other replicas may rely on it)",
+    )
     webhook_url: str | None = Field(
         None,
         description="public HTTPS URL Telegram posts to (webhook mode)",

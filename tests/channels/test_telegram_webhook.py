@@ -67,3 +67,24 @@ def test_webhook_mode_needs_a_secret_and_a_url(tg_app: App, missing: str, key: s
     with pytest.raises(ConfigError) as refused:
         TelegramChannel(telegram_settings(fake, **options), tg_app, Deliverer(tg_app.sessions, {}))
     assert key in str(refused.value)
+
+
+async def test_polling_refuses_to_delete_a_webhook_other_replicas_rely_on(
+    tg_app: App, fake: FakeTelegram
+) -> None:
+    fake.webhook = {"url": "https://bot.example.com/telegram", "secret_token": SECRET}
+    channel = TelegramChannel(telegram_settings(fake), tg_app, Deliverer(tg_app.sessions, {}))
+    with pytest.raises(ConfigError) as refused:
+        await channel.start()
+    assert "telegram.replace_webhook" in str(refused.value)
+    assert "bot.example.com:443" in str(refused.value)
+    assert fake.webhook["url"] == "https://bot.example.com/telegram"  # left alone
+    assert not fake.calls_to("deleteWebhook") and not fake.calls_to("getUpdates")
+
+
+async def test_polling_takes_the_updates_over_when_told_to(tg_app: App, fake: FakeTelegram) -> None:
+    fake.webhook = {"url": "https://bot.example.com/telegram", "secret_token": SECRET}
+    async with running_channel(tg_app, fake, replace_webhook=True):
+        fake.message(34, QUESTION)
+        await fake.wait_sent(34)
+    assert fake.calls_to("deleteWebhook")

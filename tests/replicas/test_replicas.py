@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from store import inbox
 from store.db import create_store_engine, session_factory
@@ -25,6 +26,7 @@ from tests.replicas.harness import STAFF_CHAT, LoadBalancer, Replica, customer_u
 
 FAQ = "How long does delivery take?"
 DISPUTE = "My parcel arrived broken and I want a refund"
+OUTAGE_SECONDS = 8.0
 ANSWER_TIMEOUT = 180.0  # a reply a killed replica recorded but never sent waits for its lease
 
 
@@ -178,4 +180,83 @@ async def test_a_polling_bot_on_sqlite_killed_mid_burst_loses_nothing(
     assert tickets == disputes
     assert _cards_check(sent, disputes) <= 1  # see _cards_check: the one in flight at the kill
     assert rows == {"done": disputes}
+    assert exit_code == 0
+
+
+def _connections(url: str, allow: bool) -> None:
+    """Let the test database accept connections again, or refuse them and drop the open ones
+    (from the maintenance database, as an operator restarting PostgreSQL would)."""
+    parsed = make_url(url)
+    admin = create_store_engine(
+        parsed.set(database="postgres", query={}).render_as_string(hide_password=False)
+    )
+    try:
+        with admin.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            name = parsed.database
+            conn.execute(
+                text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {str(allow).lower()}')
+            )
+            if not allow:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+    finally:
+        admin.dispose()
+
+
+async def test_a_store_that_refuses_connections_for_a_while_costs_no_message(
+    db_url: str, tmp_path: Path, fake: FakeServer
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL refusing connections")
+    bot = Replica(tmp_path, "bot", db_url, fake, webhook=True)
+    bot.start()
+    await bot.ready(fake)
+    customers = 120
+    chats = [90_000 + n for n in range(customers)]
+    updates = [
+        customer_update(400_000 + n, chat, DISPUTE if n % 3 == 0 else FAQ)
+        for n, chat in enumerate(chats)
+    ]
+    disputes = len(range(0, customers, 3))
+    try:
+        async with LoadBalancer([bot]) as balancer:
+            posting = [
+                asyncio.create_task(balancer.deliver(u, 0, again=False)) for u in updates[:60]
+            ]
+            await asyncio.sleep(0.3)
+            await asyncio.to_thread(_connections, db_url, False)
+            try:
+                await asyncio.sleep(OUTAGE_SECONDS)  # Telegram keeps posting meanwhile
+                posting += [
+                    asyncio.create_task(balancer.deliver(u, 0, again=False)) for u in updates[60:]
+                ]
+                await asyncio.sleep(1)
+            finally:
+                await asyncio.to_thread(_connections, db_url, True)
+            await asyncio.gather(*posting)
+            sent = await _until_answered(fake, chats, disputes)
+    finally:
+        exit_code = bot.stop()
+    fallback = "Sorry, I'm not sure I can help"
+    wrong = [c for c in chats if any(fallback in t for t in sent[str(c)])]
+    answered_twice = [c for c in chats if len(sent[str(c)]) > 1]
+    tickets, rows = _store_counts(db_url)
+    _report(
+        f"PostgreSQL refusing connections for {OUTAGE_SECONDS:.0f} s",
+        customers=customers,
+        refused_posts=balancer.failovers,
+        wrong_fallbacks=len(wrong),
+        answered_twice=len(answered_twice),
+        tickets=tickets,
+    )
+    assert balancer.failovers > 0  # the outage was felt: updates were refused, not lost
+    assert wrong == [] and answered_twice == []
+    assert tickets == disputes
+    assert rows == {"done": customers}
     assert exit_code == 0

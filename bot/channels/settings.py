@@ -52,6 +52,12 @@ class TelegramSettings(BaseModel):
         description="keep within Telegram's limits (off for a "
         "self-hosted Bot API server or a benchmark)",
     )
+    rate_limit_redis: str | None = Field(
+        None,
+        description="Redis URL where replicas share Telegram's rate limits (pip install "
+        "'crossdesk[redis]'); unset, each process keeps within them on its own",
+        examples=["redis://127.0.0.1:6379/0"],
+    )
     customers: bool = Field(True, description="serve customers in private chats")
     transport: Literal["aiohttp", "httpx"] = Field(
         "aiohttp",

@@ -29,7 +29,14 @@ from urllib.parse import urlparse
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    ContextTypes,
+    TypeHandler,
+)
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.app import App
@@ -180,7 +187,13 @@ def build_application(
     else:
         request = HTTPXRequest(CONNECTIONS, pool_timeout=POOL_TIMEOUT_SECONDS, proxy=url)
         polling = HTTPXRequest(1, proxy=url)
-    limiter = AIORateLimiter(max_retries=RATE_LIMIT_RETRIES) if settings.rate_limit else None
+    limiter: BaseRateLimiter[Any] | None = None
+    if settings.rate_limit and settings.rate_limit_redis:
+        from bot.channels.telegram_shared_limits import SharedRateLimiter
+
+        limiter = SharedRateLimiter(settings.rate_limit_redis, max_retries=RATE_LIMIT_RETRIES)
+    elif settings.rate_limit:
+        limiter = AIORateLimiter(max_retries=RATE_LIMIT_RETRIES)
     # a ScreeningBot: one update the library cannot parse is skipped instead of stalling the
     # polling loop (telegram_polling)
     bot = ScreeningBot(

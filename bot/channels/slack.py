@@ -42,7 +42,7 @@ from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, SlackSendError, 
 from bot.delivery import Deliverer, RetryLater
 from bot.message_batches import MessageBatcher
 from handlers.messages import IncomingMessage, MessageKind, Reply
-from handlers.router import STAFF_COMMANDS
+from handlers.router import STAFF_COMMAND_NAMES
 
 __all__ = ["SlackChannel", "SlackSetupError"]
 
@@ -85,7 +85,7 @@ class SlackChannel:
             logger=LIBRARY_LOG,
         )
         self.bolt.middleware(self._drop_redeliveries)
-        for command in sorted(STAFF_COMMANDS):
+        for command in sorted(STAFF_COMMAND_NAMES):
             self.bolt.command(f"/{command}")(self._on_command)
         self.bolt.event("message")(self._on_message)
         # other subscribed events are acknowledged, so Slack does not retry them

@@ -44,6 +44,7 @@ class Outgoing:
     edit: PlatformRef | None = None  # replace this message
     mention: bool = False  # call for attention (@here, a notification sound)
     kind: str = ""
+    subject: str = ""  # the key of what it is about ("ticket:7"), for channels that show it
 
 
 class RetryLater(Exception):
@@ -98,6 +99,9 @@ class Deliverer:
             edit=ref(payload.get("edit_key")),
             mention=bool(payload.get("mention")),
             kind=kind,
+            subject=str(
+                payload.get("ref_key") or payload.get("edit_key") or payload.get("thread_key") or ""
+            ),
         )
 
     async def run_once(self) -> int:

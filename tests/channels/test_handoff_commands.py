@@ -1,7 +1,8 @@
 """Issue 14's handoff through the real clients against the fake servers: a Spanish customer and
 staff on Telegram with /claim and /resolve typed in the staff chat, and a Japanese customer on
 Telegram with staff on Slack using the /claim slash command, whose quiet ticket then closes
-itself (the injected clock, not a sleep) and asks for a rating."""
+itself (the injected clock, not a sleep) and asks for a rating; and /claim, /resolve as Slack
+slash commands for a customer on Slack."""
 
 from __future__ import annotations
 
@@ -12,10 +13,22 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import App, Knowledge
+from bot.channels.slack_render import escape
+from handlers.messages import IncomingMessage
 from handlers.ticket_expiry import close_quiet_tickets
 from store.clock import ManualClock
 from store.models import Ticket
-from tests.channels.slack_harness import STAFF, STAFF_CHANNEL, command, posts_to, section_text
+from tests.channels.slack_harness import CUSTOMER as CUSTOMER_ON_SLACK
+from tests.channels.slack_harness import (
+    CUSTOMERS,
+    STAFF,
+    STAFF_CHANNEL,
+    Desk,
+    command,
+    posts_to,
+    section_text,
+    send,
+)
 from tests.channels.telegram_harness import STAFF_CHAT, STAFF_USER, running_channel, telegram_app
 from tests.channels.test_handoff_across import desk_across, send_to, staff_url
 from tests.fakes.telegram_api import FakeTelegram
@@ -160,3 +173,32 @@ def _satisfaction(app: App) -> int | None:
     with app.sessions() as session:
         ticket = session.scalars(select(Ticket)).first()
         return ticket.satisfaction if ticket else None
+
+
+async def test_claim_and_resolve_as_slack_slash_commands(desk: Desk) -> None:
+    """Staff and a customer both on Slack: /claim 1 and /resolve 1 from the staff channel."""
+    opened = IncomingMessage.from_text("slack", CUSTOMER_ON_SLACK, CUSTOMERS, "/human")
+    assert desk.app.router.handle(opened)
+    url = desk.slack.response_url
+    task = asyncio.create_task(desk.deliverer.run_forever(poll_seconds=0.05))
+    try:
+        assert await send(desk, command("/claim", "1", STAFF, STAFF_CHANNEL, url("c"))) == 200
+        claimed = await desk.slack.wait_for(lambda s: s.calls_to("respond/c"))
+        assert section_text(claimed[0].params) == escape(
+            desk.text("staff.ticket.claimed_by", agent="Li Wei")
+        )
+        assert await send(desk, command("/resolve", "1", STAFF, STAFF_CHANNEL, url("r"))) == 200
+        resolved = await desk.slack.wait_for(lambda s: s.calls_to("respond/r"))
+        assert section_text(resolved[0].params) == escape(
+            desk.text("staff.ticket.resolved_by", agent="Li Wei")
+        )
+        question = escape(desk.text("handoff.satisfaction", "en"))
+        await desk.slack.wait_for(
+            lambda s: [p for p in posts_to(s, CUSTOMERS) if section_text(p) == question]
+        )
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    with desk.app.sessions() as session:
+        ticket = session.get(Ticket, 1)
+        assert ticket is not None and (ticket.state, ticket.assignee) == ("resolved", "Li Wei")

@@ -173,6 +173,7 @@ def build_app(
         support=settings.support,
         staff_channels=staff_channels,
         clock=clock,
+        handoff=settings.handoff,
     )
     return App(settings, engine, sessions, knowledge, services, Router(services))
 

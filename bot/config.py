@@ -1,10 +1,10 @@
 """Configuration: one TOML file plus environment variables, validated at start.
 
-Each package owns its section (``store``, ``support``, ``translation``, ``alerts``, and the
-channels' ``telegram`` and ``slack``); this module only composes them, reads the file, and turns
-validation errors into one line per problem that names the key and the fix. Secrets (tokens,
-signing secrets, API keys) are read from the environment only, never from the file, so the file
-can be committed: ``CROSSDESK_TELEGRAM__TOKEN``, ``CROSSDESK_SLACK__BOT_TOKEN``, ...
+Each package owns its section (``store``, ``support``, ``handoff``, ``translation``, ``alerts``,
+and the channels' ``telegram`` and ``slack``); this module only composes them, reads the file,
+and turns validation errors into one line per problem that names the key and the fix. Secrets
+(tokens, signing secrets, API keys) are read from the environment only, never from the file, so
+the file can be committed: ``CROSSDESK_TELEGRAM__TOKEN``, ``CROSSDESK_SLACK__BOT_TOKEN``, ...
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from alerts.settings import AlertSettings
 from bot.channels.settings import SlackSettings, TelegramSettings
-from handlers.settings import SupportSettings
+from handlers.settings import HandoffSettings, SupportSettings
 from knowledge.encoder import EncoderSettings
 from knowledge.translation import TranslationSettings
 from store.settings import StoreSettings
@@ -67,6 +67,7 @@ class Settings(BaseSettings):
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     support: SupportSettings = Field(default_factory=SupportSettings)
+    handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     translation: TranslationSettings = Field(default_factory=TranslationSettings)

@@ -50,6 +50,7 @@ class Outgoing:
     response_url: str | None = None  # Slack: answer a command or button through this URL
     visible: bool = False  # with response_url: shown to the whole channel
     pieces_sent: int = 0  # of a text sent in pieces, how many earlier attempts sent already
+    subject: str = ""  # the key of what it is about ("ticket:7"), for channels that show it
 
 
 class RetryLater(Exception):
@@ -147,6 +148,9 @@ class Deliverer:
             response_url=payload.get("response_url"),
             visible=bool(payload.get("visible")),
             pieces_sent=int(payload.get("pieces_sent") or 0),
+            subject=str(
+                payload.get("ref_key") or payload.get("edit_key") or payload.get("thread_key") or ""
+            ),
         )
 
     async def run_once(self) -> int:

@@ -64,12 +64,14 @@ def build_channels(app: App, deliverer: Deliverer) -> list[Channel]:
 
 
 async def sla_loop(app: App, every: float = SLA_SWEEP_SECONDS) -> None:
-    """Re-announce unclaimed tickets past their SLA, once a minute."""
+    """Re-announce unclaimed tickets past their SLA and close quiet ones, once a minute."""
     from handlers.handoff import sla_sweep
+    from handlers.ticket_expiry import close_quiet_tickets
 
     def sweep() -> None:
         with app.sessions() as session, session.begin():
             sla_sweep(app.services, session)  # what it queues wakes the deliverer
+            close_quiet_tickets(app.services, session)
 
     while True:
         try:

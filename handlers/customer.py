@@ -244,20 +244,17 @@ def escalate_reply(
     session: Session,
     contact: Contact,
     reason: str,
-    text: str,
+    text: str | None,
     language: str,
     order_id: str | None,
 ) -> Reply:
-    """Open or join the ticket and tell the customer a person will answer, and when."""
+    """Open or join the ticket and tell the customer a person will answer, and when (``text``
+    None: the customer asked for a person without saying more)."""
     ticket, created = escalation.escalate(
         services, session, contact, reason=reason, text=text, language=language, order_id=order_id
     )
     if created:
-        when = escalation.when_text(services, ticket, language, services.clock())
-        return Reply(
-            services.texts.get("escalation.opened", language, ticket=ticket.id, when=when),
-            language=language,
-        )
+        return Reply(escalation.opened_text(services, ticket, language), language=language)
     return Reply(
         services.texts.get("escalation.added", language, ticket=ticket.id), language=language
     )

@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from handlers import ticket_context
 from handlers.services import Services
+from knowledge.local_time import local_datetime
 from knowledge.translation import TranslationUnavailable, language_neutral, same_language
 from store import tickets
 from store.models import Contact, Order, Ticket, TicketMessage
@@ -32,6 +34,9 @@ PRIORITY = {
     "unanswered": 2,
 }
 PRIORITY_NAMES = {0: "urgent", 1: "high", 2: "normal"}
+# reasons that are no complaint: the customer asked for a person, or the bot could not help;
+# their first reply hands over without an apology
+NEUTRAL_REASONS = frozenset({"human", "unanswered"})
 
 
 def translate(services: Services, text: str, source: str | None, target: str) -> str | None:
@@ -56,11 +61,16 @@ def escalate(
     contact: Contact,
     *,
     reason: str,
-    text: str,
+    text: str | None,
     language: str,
     order_id: str | None = None,
 ) -> tuple[Ticket, bool]:
-    """Open a ticket for ``contact`` (or add to its open one); returns (ticket, newly opened)."""
+    """Open a ticket for ``contact`` (or add to its open one); returns (ticket, newly opened).
+
+    A new ticket carries the conversation that led to it. ``text`` is what the customer wrote
+    to escalate; None for the "Talk to a person" button and a bare ``/human``, which say
+    nothing staff need to read.
+    """
     now = services.clock()
     ticket = open_ticket(session, contact)
     created = False
@@ -74,10 +84,11 @@ def escalate(
         if ticket is None:
             raise RuntimeError(f"contact {contact.id}: no ticket could be opened or found")
     if not created:
-        if PRIORITY.get(reason, 2) < ticket.priority:
-            ticket.priority, ticket.reason = PRIORITY[reason], reason
+        raise_priority(ticket, reason)
         ticket.order_id = ticket.order_id or order_id
-    message = add_customer_message(services, session, ticket, text, language)
+    if created:
+        add_conversation_before(services, session, ticket)
+    message = add_customer_message(services, session, ticket, text, language) if text else None
     if created:
         services.notify_staff(
             session,
@@ -85,9 +96,37 @@ def escalate(
             card_payload(services, session, ticket, contact),
             dedupe_key=f"ticket-card:{ticket.id}",
         )
-    else:
+    elif message is not None:
         services.notify_staff(session, "ticket.message", thread_payload(services, ticket, message))
     return ticket, created
+
+
+def raise_priority(ticket: Ticket, reason: str) -> None:
+    """Make ``reason`` the ticket's reason if it is more urgent than the one it has."""
+    if PRIORITY.get(reason, 2) < ticket.priority:
+        ticket.priority, ticket.reason = PRIORITY[reason], reason
+
+
+def add_conversation_before(services: Services, session: Session, ticket: Ticket) -> None:
+    """Copy the conversation that led to ``ticket`` into its transcript, translated for staff."""
+    staff_language = services.support.staff_language
+    for entry in ticket_context.before_handoff(session, ticket, services.clock()):
+        text = ticket_context.shortened(entry.text)
+        language = entry.language or ticket.language
+        translated = translate(services, text, language, staff_language)
+        session.add(
+            TicketMessage(
+                ticket_id=ticket.id,
+                author="customer" if entry.direction == "in" else "bot",
+                text=text,
+                language=language,
+                translated=translated,
+                translated_language=staff_language if translated else None,
+                created_at=entry.created_at,
+                before_handoff=True,
+            )
+        )
+    session.flush()
 
 
 def add_customer_message(
@@ -161,7 +200,10 @@ def card_text(services: Services, session: Session, ticket: Ticket, contact: Con
                     tracking=(shipment.tracking_number if shipment else "") or "",
                 )
             )
-    customer_lines = [m for m in ticket.messages if m.author == "customer"][-3:]
+    lines.extend(conversation_lines(services, ticket))
+    customer_lines = [
+        m for m in ticket.messages if m.author == "customer" and not m.before_handoff
+    ][-3:]
     lines.extend(staff_line(services, message) for message in customer_lines)
     if ticket.assignee:
         key = (
@@ -169,6 +211,18 @@ def card_text(services: Services, session: Session, ticket: Ticket, contact: Con
         )
         lines.append(texts.get(key, lang, agent=ticket.assignee))
     return "\n\n".join(lines)
+
+
+def conversation_lines(services: Services, ticket: Ticket) -> list[str]:
+    """The conversation before the handoff as the card shows it: a heading, then who said what,
+    in the staff language; nothing when the ticket opened without one."""
+    texts, lang = services.texts, services.support.staff_language
+    said = [
+        texts.get(f"staff.ticket.said_{m.author}", lang, text=staff_line(services, m))
+        for m in ticket.messages
+        if m.before_handoff
+    ]
+    return [texts.get("staff.ticket.before_handoff", lang), "\n".join(said)] if said else []
 
 
 def card_buttons(services: Services, ticket: Ticket) -> list[list[list[str]]]:
@@ -217,5 +271,11 @@ def when_text(services: Services, ticket: Ticket, language: str, now: datetime) 
             break
         day = (day + timedelta(days=1)).replace(hour=0, minute=0)
     opening = day.replace(hour=support.hours_start.hour, minute=support.hours_start.minute)
-    back = f"{opening:%Y-%m-%d %H:%M} {support.timezone}"
-    return texts.get("escalation.when_back", language, back=back)
+    return texts.get("escalation.when_back", language, back=local_datetime(opening, language))
+
+
+def opened_text(services: Services, ticket: Ticket, language: str) -> str:
+    """The first reply of a new ticket: an apology only when the customer complains."""
+    when = when_text(services, ticket, language, services.clock())
+    key = "escalation.opened_neutral" if ticket.reason in NEUTRAL_REASONS else "escalation.opened"
+    return services.texts.get(key, language, ticket=ticket.id, when=when)

@@ -16,15 +16,16 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from handlers import escalation
+from handlers import customer, escalation, suggestions
 from handlers.input_bounds import bounded_int
 from handlers.messages import IncomingMessage, Reply
 from handlers.services import Services
+from knowledge.classifier import Action
 from store import outbox
-from store.customers import TICKET_ACTIVITY
+from store.customers import TICKET_ACTIVITY, remember_language
 from store.models import Contact, Ticket, TicketMessage
 
-STAFF_ACTIONS = ("claim", "resolve", "bot")
+STAFF_ACTIONS = ("claim", "resolve", "bot", suggestions.SEND_ACTION)
 NOTE_PREFIX = "//"
 
 
@@ -53,7 +54,20 @@ def _to_customer(
     )
 
 
-def _update_card(services: Services, session: Session, ticket: Ticket, contact: Contact) -> None:
+def ask_rating(
+    services: Services, session: Session, ticket: Ticket, contact: Contact, told_key: str
+) -> None:
+    """Tell the customer their closed ticket is closed (text ``told_key``) and ask for a 1-5
+    rating, with a button per score; their next message may also be the number."""
+    texts, lang = services.texts, ticket.language
+    ticket.awaiting_satisfaction = True
+    rating = [[[str(n), f"rate:{ticket.id}:{n}"] for n in range(1, 6)]]
+    _to_customer(services, session, contact, texts.get(told_key, lang))
+    _to_customer(services, session, contact, texts.get("handoff.satisfaction", lang), rating)
+
+
+def update_card(services: Services, session: Session, ticket: Ticket, contact: Contact) -> None:
+    """Queue an edit of the ticket's staff card, so it shows the state the ticket is in now."""
     payload = escalation.card_payload(services, session, ticket, contact)
     payload["edit_key"] = payload.pop("ref_key")
     services.notify_staff(session, "ticket.card", payload)
@@ -62,6 +76,8 @@ def _update_card(services: Services, session: Session, ticket: Ticket, contact: 
 def staff_action(services: Services, session: Session, message: IncomingMessage) -> list[Reply]:
     """Claim, Resolve or Back to bot, pressed by a staff member."""
     kind, _, raw_id = (message.action or "").partition(":")
+    if kind == suggestions.SEND_ACTION:
+        return suggestions.send_answer(services, session, message)
     ticket_id = bounded_int(raw_id)
     if ticket_id is None:  # forged or garbled: no ticket has this number
         return [_staff_reply(services, "staff.not_found", query=f"#{raw_id[:20]}")]
@@ -96,7 +112,7 @@ def staff_action(services: Services, session: Session, message: IncomingMessage)
             contact,
             services.texts.get("handoff.claimed", ticket.language, agent=agent),
         )
-        _update_card(services, session, ticket, contact)
+        update_card(services, session, ticket, contact)
         return [_staff_reply(services, "staff.ticket.claimed_by", agent=agent)]
     ticket = session.get(Ticket, ticket_id)
     if ticket is None or ticket.state == "resolved":
@@ -107,10 +123,7 @@ def staff_action(services: Services, session: Session, message: IncomingMessage)
     ticket.assignee = ticket.assignee or agent
     texts, lang = services.texts, ticket.language
     if kind == "resolve":
-        ticket.awaiting_satisfaction = True
-        rating = [[[str(n), f"rate:{ticket.id}:{n}"] for n in range(1, 6)]]
-        _to_customer(services, session, contact, texts.get("handoff.resolved", lang))
-        _to_customer(services, session, contact, texts.get("handoff.satisfaction", lang), rating)
+        ask_rating(services, session, ticket, contact, "handoff.resolved")
     else:
         _to_customer(
             services,
@@ -119,8 +132,21 @@ def staff_action(services: Services, session: Session, message: IncomingMessage)
             texts.get("handoff.back_to_bot", lang),
             [[[texts.get("button.human", lang), "human"]]],
         )
-    _update_card(services, session, ticket, contact)
+    update_card(services, session, ticket, contact)
     return [_staff_reply(services, "staff.ticket.resolved_by", agent=agent)]
+
+
+def add_note(services: Services, session: Session, ticket: Ticket, agent: str, text: str) -> None:
+    """Keep an internal note of ``agent`` on ``ticket``: in the transcript, never sent."""
+    session.add(
+        TicketMessage(
+            ticket_id=ticket.id,
+            author="note",
+            author_name=agent,
+            text=text,
+            created_at=services.clock(),
+        )
+    )
 
 
 def _ticket_of_thread(
@@ -145,21 +171,13 @@ def staff_message(services: Services, session: Session, message: IncomingMessage
     if not text:
         return []
     if text.startswith(NOTE_PREFIX):
-        session.add(
-            TicketMessage(
-                ticket_id=ticket.id,
-                author="note",
-                author_name=agent,
-                text=text[len(NOTE_PREFIX) :].strip(),
-                created_at=now,
-            )
-        )
+        add_note(services, session, ticket, agent, text[len(NOTE_PREFIX) :].strip())
         return [_staff_reply(services, "staff.ticket.note_kept")]
     contact = session.get(Contact, ticket.contact_id)
     assert contact is not None
     if ticket.state == "open":  # answering a ticket claims it
         ticket.state, ticket.assignee, ticket.claimed_at = "claimed", agent, now
-        _update_card(services, session, ticket, contact)
+        update_card(services, session, ticket, contact)
     staff_language = services.support.staff_language
     translated = escalation.translate(services, text, staff_language, ticket.language)
     session.add(
@@ -186,7 +204,13 @@ def staff_message(services: Services, session: Session, message: IncomingMessage
 def customer_message(
     services: Services, session: Session, contact: Contact, message: IncomingMessage
 ) -> list[Reply] | None:
-    """A customer with an open ticket or a pending rating; None lets the bot handle it."""
+    """A customer with an open ticket or a pending rating; None lets the bot handle it.
+
+    The message joins the ticket and its thread either way. While the ticket waits for a
+    person, an FAQ question is answered at once (staff see that it was); once someone has
+    claimed it, the bot stays quiet and offers the FAQ answer to staff instead. Replies are in
+    the language of this message, which the ticket follows from now on.
+    """
     rating, ticket = _rating_and_open_ticket(session, contact)
     if rating is not None:
         score = message.text.strip()
@@ -196,18 +220,35 @@ def customer_message(
         return None
     if ticket is None or not message.text.strip():
         return None
-    line = escalation.add_customer_message(services, session, ticket, message.text, ticket.language)
+    result = services.classifier.classify(
+        message.text,
+        previous_language=contact.language or ticket.language,
+        language_hint=message.language_hint,
+        explicit_language=contact.language if contact.language_explicit else None,
+    )
+    if result.language in services.support.languages:
+        remember_language(contact, result.language)
+        ticket.language = result.language
+    language = ticket.language
+    if result.action is Action.ESCALATE and result.intent in escalation.PRIORITY:
+        escalation.raise_priority(ticket, result.intent)
+    line = escalation.add_customer_message(services, session, ticket, message.text, language)
     services.notify_staff(
         session, "ticket.message", escalation.thread_payload(services, ticket, line)
     )
+    entry = result.intent if result.action is Action.FAQ and result.sure else None
+    if entry is not None and not customer.is_faq_entry(services, entry):
+        entry = None
     if ticket.state == "claimed":
-        return []  # a person is on it; the bot stays quiet
-    return [
-        Reply(
-            services.texts.get("escalation.added", ticket.language, ticket=ticket.id),
-            language=ticket.language,
-        )
-    ]
+        if entry is not None:  # a person is on it: the answer is theirs to send
+            suggestions.suggest(services, session, ticket, entry)
+        return []
+    texts = services.texts
+    if entry is None:
+        return [Reply(texts.get("escalation.added", language, ticket=ticket.id), language=language)]
+    suggestions.note_bot_answer(services, session, ticket, entry)
+    also = texts.get("escalation.added_answered", language, ticket=ticket.id)
+    return [customer.faq_reply(services, entry, language), Reply(also, language=language)]
 
 
 def _rating_and_open_ticket(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from handlers.messages import Button, Reply
 from handlers.services import Services
+from knowledge.local_time import local_date
 from store import orders as order_store
 from store.models import Contact, Order, Product
 
@@ -108,9 +109,11 @@ def order_status_text(services: Services, order: Order, language: str) -> str:
     elif order.status not in {"cancelled", "delivered"}:
         lines.append(texts.get("order.no_tracking", language))
     if shipment and shipment.delivered_at:
-        lines.append(texts.get("order.delivered_on", language, date=_date(shipment.delivered_at)))
+        delivered = local_date(shipment.delivered_at, language)  # in the customer's form
+        lines.append(texts.get("order.delivered_on", language, date=delivered))
     elif shipment and shipment.promised_delivery and order.status != "cancelled":
-        lines.append(texts.get("order.eta", language, date=_date(shipment.promised_delivery)))
+        promised = local_date(shipment.promised_delivery, language)
+        lines.append(texts.get("order.eta", language, date=promised))
     return "\n".join(lines)
 
 

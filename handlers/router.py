@@ -23,6 +23,7 @@ from handlers import customer, handoff, staff, staff_alerts
 from handlers.input_bounds import order_number
 from handlers.messages import Button, Command, IncomingMessage, MessageKind, Reply
 from handlers.services import Services
+from handlers.ticket_commands import TICKET_COMMANDS
 from store.customers import Author, contacts_for, remember_language, with_ticket_activity
 from store.db import bind_session
 from store.models import Contact
@@ -33,9 +34,10 @@ StaffCommand = Callable[[Services, Session, Command], Reply]
 STAFF_COMMANDS: dict[str, StaffCommand] = {
     "order": staff.order_command,
     "stock": staff.stock_command,
-    "tickets": staff.tickets_command,
     "alerts": staff_alerts.alerts_command,
 }
+# every staff command, for the channels' menus and Slack's slash commands
+STAFF_COMMAND_NAMES = frozenset(STAFF_COMMANDS) | frozenset(TICKET_COMMANDS)
 CUSTOMER_COMMANDS = {"start", "help", "order", "language", "human"}
 
 
@@ -227,7 +229,8 @@ class Router:
         if message.kind is MessageKind.COMMAND and message.command:
             command = message.command
             handler = STAFF_COMMANDS.get(command.name)
-            if handler is None:
+            ticket_handler = TICKET_COMMANDS.get(command.name)
+            if handler is None and ticket_handler is None:
                 if message.in_staff_chat:
                     return [Reply(services.texts.get("command.unknown", lang), language=lang)]
                 return None
@@ -235,6 +238,9 @@ class Router:
                 if not message.in_staff_chat:
                     return None  # the customer side answers (or refuses) in their language
                 return [Reply(services.texts.get("staff.only", lang), language=lang)]
+            if ticket_handler is not None:
+                return ticket_handler(services, session, message, command)
+            assert handler is not None
             return [handler(services, session, command)]
         if message.kind is MessageKind.BUTTON and message.action:
             if not message.is_staff:
@@ -253,7 +259,7 @@ class Router:
     ) -> list[Reply]:
         services, texts = self.services, self.services.texts
         language = contact.language or services.support.default_language
-        if command.name in STAFF_COMMANDS and command.name != "order":
+        if command.name in STAFF_COMMAND_NAMES and command.name != "order":
             return [self._text(contact, "staff.only")]
         if command.name == "start":
             return [self._welcome(contact)]
@@ -268,11 +274,10 @@ class Router:
             return [customer_order_reply(services, session, contact, order_id, language)]
         if command.name == "language":
             return [self._language(contact, command.args[0] if command.args else None)]
-        if command.name == "human":
+        if command.name == "human":  # "/human" alone says nothing; "/human <text>" does
+            said = command.arg_text or None
             return [
-                customer.escalate_reply(
-                    services, session, contact, "human", message.text, language, None
-                )
+                customer.escalate_reply(services, session, contact, "human", said, language, None)
             ]
         return [Reply(texts.get("command.unknown", language), language=language)]
 
@@ -338,9 +343,7 @@ class Router:
             ]
         if kind == "human":
             return [
-                customer.escalate_reply(
-                    services, session, contact, "human", "/human", language, None
-                )
+                customer.escalate_reply(services, session, contact, "human", None, language, None)
             ]
         if kind == "lang":
             return [self._language(contact, rest)]

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers.settings import SupportSettings
+from handlers.settings import HandoffSettings, SupportSettings
 from knowledge.classifier import Classifier
 from knowledge.kb import KnowledgeBase
 from knowledge.texts import Texts
@@ -28,6 +28,7 @@ class Services:
     support: SupportSettings
     staff_channels: list[str] = field(default_factory=list)
     clock: Clock = utcnow
+    handoff: HandoffSettings = field(default_factory=HandoffSettings)
 
     def notify_staff(
         self, session: Session, kind: str, payload: dict[str, Any], *, dedupe_key: str | None = None

@@ -81,3 +81,19 @@ class SupportSettings(BaseModel):
                 f"{', '.join(SUPPORTED_LANGUAGES)}"
             )
         return self
+
+
+class HandoffSettings(BaseModel):
+    """How tickets end when nobody ends them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auto_close_hours: float = Field(
+        48.0,
+        gt=0,
+        le=24 * 90,
+        description=(
+            "hours without a message from anyone after which an open or claimed ticket closes "
+            "itself: the customer is told, handed back to the bot and asked for a rating"
+        ),
+    )

@@ -1,21 +1,19 @@
-"""Staff commands: ``/order N``, ``/stock SKU``, ``/tickets``; answered in the staff language.
+"""Staff commands: ``/order N``, ``/stock SKU``; answered in the staff language (tickets' own
+commands are in ``handlers/ticket_commands.py``).
 
 The router lets only staff in (the channel decides who is staff); these functions trust that.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers import orders
-from handlers.escalation import PRIORITY_NAMES
 from handlers.input_bounds import order_number
 from handlers.messages import Command, Reply
 from handlers.services import Services
 from store import orders as order_store
 from store.inventory import stock_position
-from store.models import Contact, Ticket
 
 STAFF_COMMANDS = {"order", "stock", "tickets", "alerts"}
 
@@ -73,33 +71,3 @@ def stock_command(services: Services, session: Session, command: Command) -> Rep
         ),
         language=lang,
     )
-
-
-def tickets_command(services: Services, session: Session, command: Command) -> Reply:
-    """Open and claimed tickets, oldest first, with their age in minutes."""
-    lang = services.support.staff_language
-    texts = services.texts
-    now = services.clock()
-    rows = session.execute(
-        select(Ticket, Contact)
-        .join(Contact, Contact.id == Ticket.contact_id)
-        .where(Ticket.state.in_(("open", "claimed")))
-        .order_by(Ticket.created_at, Ticket.id)
-        .limit(50)
-    ).all()
-    if not rows:
-        return Reply(texts.get("staff.tickets.none", lang), language=lang)
-    lines = [
-        texts.get(
-            "staff.tickets.line",
-            lang,
-            ticket=ticket.id,
-            age=int((now - ticket.created_at).total_seconds() // 60),
-            priority=texts.get(f"staff.priority.{PRIORITY_NAMES[ticket.priority]}", lang),
-            reason=texts.get(f"staff.reason.{ticket.reason}", lang),
-            customer=contact.display_name or contact.external_id,
-            state=ticket.assignee or ticket.state,
-        )
-        for ticket, contact in rows
-    ]
-    return Reply("\n".join(lines), language=lang)

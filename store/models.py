@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -261,6 +262,8 @@ class TicketMessage(Base):
     translated: Mapped[str | None] = mapped_column(Text)
     translated_language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # a line of the conversation with the bot that led to the ticket (migration 0006)
+    before_handoff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
 

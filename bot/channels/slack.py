@@ -41,7 +41,7 @@ from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, build_client
 from bot.delivery import Deliverer
 from bot.inbox_worker import Arrival, InboxWorker, arrival
 from handlers.messages import IncomingMessage, MessageKind, Reply
-from handlers.router import STAFF_COMMANDS
+from handlers.router import STAFF_COMMAND_NAMES
 
 __all__ = ["SlackChannel", "SlackSetupError"]
 
@@ -82,7 +82,7 @@ class SlackChannel:
         )
         self.bolt.middleware(self._drop_redeliveries)
         self.bolt.middleware(self._accept_messages)
-        for command in sorted(STAFF_COMMANDS):
+        for command in sorted(STAFF_COMMAND_NAMES):
             self.bolt.command(f"/{command}")(self._on_command)
         # message events are taken by _accept_messages; the others are acknowledged, so
         # Slack does not retry them

@@ -61,7 +61,7 @@ from bot.config import ConfigError
 from bot.delivery import Deliverer
 from bot.inbox_worker import InboxWorker, arrival
 from handlers.messages import IncomingMessage, Reply
-from handlers.router import CUSTOMER_COMMANDS, STAFF_COMMANDS
+from handlers.router import CUSTOMER_COMMANDS, STAFF_COMMAND_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -376,8 +376,8 @@ class TelegramChannel:
             ]
 
         customer = tuple(n for n in CUSTOMER_MENU if n in CUSTOMER_COMMANDS)
-        staff = tuple(n for n in STAFF_MENU if n in STAFF_COMMANDS)
-        staff += tuple(sorted(set(STAFF_COMMANDS) - set(staff)))
+        staff = tuple(n for n in STAFF_MENU if n in STAFF_COMMAND_NAMES)
+        staff += tuple(sorted(STAFF_COMMAND_NAMES - set(staff)))
         staff_language = support.staff_language
         staff_menu = menu(staff, "command.menu.staff.", staff_language)
         customer_scope = BotCommandScopeAllPrivateChats()

@@ -72,6 +72,7 @@ def test_import_then_chat_order_lookup_with_verification(tmp_path: Path) -> None
     assert all("555001" in reply for reply in replies)
     assert not any("JD0123456789" in reply for reply in replies[:3])  # no details before proof
     assert "JD0123456789" in replies[3] and "DHL" in replies[3]
+    assert "Mar 12, 2026" in replies[3] and "2026-03-12" not in replies[3]  # Babel's English
     assert "(created the demo shop" not in chat.stderr.decode()  # the store had orders
 
 

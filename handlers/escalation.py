@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from handlers.services import Services
 from knowledge.translation import TranslationUnavailable, language_neutral, same_language
+from store import orders as order_store
 from store import tickets
-from store.models import Contact, Order, Ticket, TicketMessage
+from store.models import Contact, Ticket, TicketMessage
 
 PRIORITY = {
     "chargeback": 0,
@@ -148,7 +149,7 @@ def card_text(services: Services, session: Session, ticket: Ticket, contact: Con
         ),
     ]
     if ticket.order_id:
-        order = session.get(Order, ticket.order_id)
+        order = order_store.get_order(session, ticket.order_id)
         if order is not None:
             shipment = order.shipment
             lines.append(

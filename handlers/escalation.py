@@ -157,7 +157,7 @@ def card_text(services: Services, session: Session, ticket: Ticket, contact: Con
                     "staff.ticket.order",
                     lang,
                     order=order.id,
-                    status=order.status,
+                    status=texts.get(f"order.status.{order.status}", lang),
                     carrier=(shipment.carrier if shipment else "") or "",
                     tracking=(shipment.tracking_number if shipment else "") or "",
                 )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from handlers import customer, handoff, staff, staff_alerts
+from handlers import customer, handoff, staff, staff_alerts, stock
 from handlers.input_bounds import order_number
 from handlers.messages import Button, Command, IncomingMessage, MessageKind, Reply
 from handlers.services import Services
@@ -29,11 +29,19 @@ from store.models import Contact
 log = logging.getLogger(__name__)
 
 StaffCommand = Callable[[Services, Session, Command], Reply]
+
+
+def _staff_help(services: Services, session: Session, command: Command) -> Reply:
+    """``/help`` from staff: every staff command, one line each."""
+    return staff.help_command(services, STAFF_COMMANDS)
+
+
 STAFF_COMMANDS: dict[str, StaffCommand] = {
     "order": staff.order_command,
-    "stock": staff.stock_command,
+    "stock": stock.stock_command,
     "tickets": staff.tickets_command,
     "alerts": staff_alerts.alerts_command,
+    "help": _staff_help,
 }
 CUSTOMER_COMMANDS = {"start", "help", "order", "language", "human"}
 
@@ -202,7 +210,7 @@ class Router:
     ) -> list[Reply]:
         services, texts = self.services, self.services.texts
         language = contact.language or services.support.default_language
-        if command.name in STAFF_COMMANDS and command.name != "order":
+        if command.name in STAFF_COMMANDS and command.name not in CUSTOMER_COMMANDS:
             return [self._text(contact, "staff.only")]
         if command.name == "start":
             return [self._welcome(contact)]

@@ -64,7 +64,8 @@ def get_order(session: Session, order_id: str) -> Order | None:
     ).all()
     wanted = order_id.strip().lstrip("#")
     exact = [order for order in found if order.id == wanted]
-    return (exact or sorted(found, key=lambda order: order.id) or [None])[0]
+    ranked = exact or sorted(found, key=lambda order: order.id)
+    return ranked[0] if ranked else None
 
 
 def is_verified(session: Session, contact: Contact, order_id: str) -> bool:

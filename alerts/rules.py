@@ -138,7 +138,7 @@ class UnshippedRule(Rule):
             order,
             severity,
             waited.total_seconds() / DAY,
-            {"order": order, "country": country, "days": waited.days},
+            {"order": order, "country": country, "days": waited.days, "paid": _iso(paid_at)},
         )
 
 
@@ -246,6 +246,7 @@ class StaleTrackingRule(Rule):
                 "tracking": tracking or "",
                 "country": country,
                 "last_scan": _iso(last_scan),
+                "silent_since": _iso(last_scan or shipped_at),
                 "days": silent.days,
             },
         )

@@ -1,8 +1,10 @@
 """Runs every alert rule on its own schedule inside an asyncio event loop.
 
 Each enabled rule is one APScheduler job (``every_minutes`` or a crontab line in the support
-timezone), with ``coalesce`` (missed runs collapse into one), ``max_instances=1`` (a slow run is
-never overlapped by the next) and ``misfire_grace_time``. The database work runs in a worker
+timezone) that also runs once as the scheduler starts, so the alert state (``/alerts``) is
+current from the first minute even for a rule whose crontab says "Mondays at 8". Jobs have
+``coalesce`` (missed runs collapse into one), ``max_instances=1`` (a slow run is never
+overlapped by the next) and ``misfire_grace_time``. The database work runs in a worker
 thread so chat updates keep flowing; after a run ``on_run`` is called (the bot wakes its
 delivery worker there to send what the run queued).
 
@@ -103,7 +105,6 @@ def schedule_rules(
         scheduler.add_listener(lambda _: leader.release(), EVENT_SCHEDULER_SHUTDOWN)
     for rule in settings.enabled_rules():
         trigger = trigger_for(settings, rule, timezone)
-        first = datetime.now(timezone) if isinstance(trigger, IntervalTrigger) else None
         scheduler.add_job(
             run_rule_job,
             trigger,
@@ -113,7 +114,7 @@ def schedule_rules(
             coalesce=True,
             max_instances=1,
             misfire_grace_time=settings.misfire_grace_seconds,
-            **({"next_run_time": first} if first is not None else {}),
+            next_run_time=datetime.now(timezone),  # once at start, then on its schedule
         )
     scheduler.start()
     log.info("alert scheduler started with %d rules", len(settings.enabled_rules()))

@@ -7,17 +7,20 @@ and ``crossdesk alerts``.
 
 from __future__ import annotations
 
+import logging
 import sys
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from alerts.lifecycle import AlertEngine
+from alerts.lifecycle import AlertEngine, RuleRun
 from alerts.render import AlertRenderer
 from alerts.scheduler import schedule_rules
 from bot.app import App
 from bot.delivery import Deliverer
 from store.leader import LeaderLock
+
+log = logging.getLogger(__name__)
 
 
 def build_engine(app: App) -> AlertEngine:
@@ -54,3 +57,18 @@ def start_alert_scheduler(
     timezone = ZoneInfo(app.settings.support.timezone)
     leader = LeaderLock(app.engine, "alerts")
     return schedule_rules(engine, timezone=timezone, on_run=deliverer.wake, leader=leader)
+
+
+def evaluate_once(app: App) -> list[RuleRun]:
+    """Evaluate every enabled rule now (``crossdesk chat --staff`` at start), so ``/alerts``
+    shows the shop's state at once; what the rules tell waits in the outbox for delivery.
+
+    A failing rule is logged and left for the next evaluation: the chat starts regardless.
+    """
+    if not app.settings.alerts.enabled:
+        return []
+    try:
+        return build_engine(app).run_all()
+    except Exception:
+        log.exception("evaluating the alert rules at start failed")
+        return []

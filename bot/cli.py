@@ -8,6 +8,7 @@ problem and the fix, with a non-zero exit and no traceback.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ from store.db import StoreError
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.delivery import Deliverer
 
 Command = Callable[[argparse.Namespace, Settings], int]
 MAX_DEMO_ORDERS = 10_000_000
@@ -88,6 +90,11 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         app.sessions, {"console": ConsoleSender(sys.stdout)}, clock=app.services.clock
     )
     channel = ConsoleChannel(app.router, deliverer, staff=args.staff, user=args.user)
+    if args.staff:  # /alerts is never empty on a fresh store: the rules run once now
+        from bot.alert_jobs import evaluate_once
+
+        if evaluate_once(app):
+            asyncio.run(_deliver_all(deliverer))
     interactive = sys.stdin.isatty()
     if interactive:
         who = "staff member" if args.staff else "customer"
@@ -95,6 +102,12 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     channel.run(sys.stdin, prompt=interactive)
     app.close()
     return 0
+
+
+async def _deliver_all(deliverer: Deliverer) -> None:
+    """Send every due outbox row now (the console prints them)."""
+    while await deliverer.run_once():
+        pass
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

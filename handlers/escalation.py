@@ -19,8 +19,9 @@ from handlers import ticket_context
 from handlers.services import Services
 from knowledge.local_time import local_datetime
 from knowledge.translation import TranslationUnavailable, language_neutral, same_language
+from store import orders as order_store
 from store import tickets
-from store.models import Contact, Order, Ticket, TicketMessage
+from store.models import Contact, Ticket, TicketMessage
 
 PRIORITY = {
     "chargeback": 0,
@@ -187,7 +188,7 @@ def card_text(services: Services, session: Session, ticket: Ticket, contact: Con
         ),
     ]
     if ticket.order_id:
-        order = session.get(Order, ticket.order_id)
+        order = order_store.get_order(session, ticket.order_id)
         if order is not None:
             shipment = order.shipment
             lines.append(
@@ -195,7 +196,7 @@ def card_text(services: Services, session: Session, ticket: Ticket, contact: Con
                     "staff.ticket.order",
                     lang,
                     order=order.id,
-                    status=order.status,
+                    status=texts.get(f"order.status.{order.status}", lang),
                     carrier=(shipment.carrier if shipment else "") or "",
                     tracking=(shipment.tracking_number if shipment else "") or "",
                 )

@@ -21,6 +21,7 @@ import unicodedata
 from sqlalchemy import ColumnElement
 
 from store.models import AlertState, Contact, MessageRef, Order, Silence, Ticket, TicketMessage
+from store.orders import valid_order_id
 
 # One Telegram message holds 4096 characters. Slack allows 40,000; a longer text is cut here
 # (and the customer told), so nothing below ever reads more than this.
@@ -143,9 +144,8 @@ def bounded_int(text: str, maximum: int = MAX_DB_INTEGER) -> int | None:
 
 
 def order_number(argument: str) -> str | None:
-    """The order id in a ``/order`` argument ("10234", "#10234", "CD-10234"), or None if it
-    cannot be one (longer than an order id column, or not printable)."""
-    candidate = argument.strip().lstrip("#").split("-")[-1]
-    if not candidate or len(candidate) > ORDER_ID_CHARS or not candidate.isprintable():
-        return None
-    return candidate
+    """The order id in a ``/order`` argument ("10234", "#10234", "SZ-20001", "#A1B2C3",
+    "302-1234567-1234567"), or None if it cannot be one (``store.orders.ORDER_ID_RULES``:
+    longer than the column, or other characters). A full stop or question mark typed after
+    it is not part of it."""
+    return valid_order_id(argument.strip().rstrip(".,;:!?"))

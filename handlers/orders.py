@@ -126,7 +126,7 @@ def staff_order_text(services: Services, session: Session, order: Order, languag
             "staff.order.header",
             language,
             order=order.id,
-            status=order.status,
+            status=texts.get(f"order.status.{order.status}", language),
             placed=_date(order.placed_at),
             total=order.total,
             currency=order.currency,
@@ -153,6 +153,7 @@ def staff_order_text(services: Services, session: Session, order: Order, languag
             texts.get(
                 "staff.order.shipment",
                 language,
+                shipment_status=texts.get(f"shipment.status.{shipment.status}", language),
                 carrier=shipment.carrier or none,
                 tracking=shipment.tracking_number or none,
                 shipped=_date(shipment.shipped_at) or none,

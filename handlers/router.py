@@ -19,7 +19,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from handlers import customer, handoff, staff, staff_alerts
+from handlers import customer, handoff, staff, staff_alerts, stock
 from handlers.input_bounds import order_number
 from handlers.messages import Button, Command, IncomingMessage, MessageKind, Reply
 from handlers.services import Services
@@ -31,10 +31,18 @@ from store.models import Contact
 log = logging.getLogger(__name__)
 
 StaffCommand = Callable[[Services, Session, Command], Reply]
+
+
+def _staff_help(services: Services, session: Session, command: Command) -> Reply:
+    """``/help`` from staff: every staff command, one line each."""
+    return staff.help_command(services, [*STAFF_COMMANDS, *TICKET_COMMANDS])
+
+
 STAFF_COMMANDS: dict[str, StaffCommand] = {
     "order": staff.order_command,
-    "stock": staff.stock_command,
+    "stock": stock.stock_command,
     "alerts": staff_alerts.alerts_command,
+    "help": _staff_help,
 }
 # every staff command, for the channels' menus and Slack's slash commands
 STAFF_COMMAND_NAMES = frozenset(STAFF_COMMANDS) | frozenset(TICKET_COMMANDS)
@@ -259,7 +267,7 @@ class Router:
     ) -> list[Reply]:
         services, texts = self.services, self.services.texts
         language = contact.language or services.support.default_language
-        if command.name in STAFF_COMMAND_NAMES and command.name != "order":
+        if command.name in STAFF_COMMAND_NAMES and command.name not in CUSTOMER_COMMANDS:
             return [self._text(contact, "staff.only")]
         if command.name == "start":
             return [self._welcome(contact)]

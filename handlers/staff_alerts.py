@@ -1,6 +1,8 @@
 """Staff side of alerts: ``/alerts`` lists active alerts and silences; silence, ack.
 
-- ``/alerts``: active alerts per rule (the oldest few of each) and the silences in force;
+- ``/alerts``: active alerts per rule and the silences in force; of each rule the latest few
+  orders first, with how late each is ("3 days late", "not shipped 5 days after payment") and
+  its ``/order ID`` (or ``/stock SKU``) to look closer;
 - ``/alerts silence <rule|fingerprint> <duration> [reason]``: mute a rule or one alert
   (``unshipped:10234``) for ``30m``, ``2h``, ``1d``, ``1h30m``... (at most 30 days);
 - ``/alerts unsilence <id>``: end a silence now;
@@ -15,7 +17,7 @@ Alert state lives in the store (``store/alert_state.py``); the lifecycle that fi
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +27,22 @@ from handlers.services import Services
 from store import alert_state
 
 ALERT_ACTIONS = ("ack", "silence")
+# rule -> the fact saying since when an order is late (ISO), and the words for how late
+LATENESS = {
+    "overdue_delivery": ("promised", "alerts.late.overdue_delivery"),
+    "unshipped": ("paid", "alerts.late.unshipped"),
+    "stale_tracking": ("silent_since", "alerts.late.stale_tracking"),
+}
+# rule -> the staff command that looks closer at its subject
+SUBJECT_COMMAND = {
+    "unshipped": "order",
+    "overdue_delivery": "order",
+    "stale_tracking": "order",
+    "carrier_exception": "order",
+    "low_stock": "stock",
+    "days_of_cover": "stock",
+    "out_of_stock_with_orders": "stock",
+}
 MAX_SILENCE = timedelta(days=30)
 PER_RULE_LISTED = 5
 _DURATION = re.compile(r"^(?:\d{1,6}[mhd])+$")
@@ -72,6 +90,28 @@ def alerts_command(services: Services, session: Session, command: Command) -> Re
     return _reply(services, "alerts.usage", rules=", ".join(alert_state.RULES))
 
 
+def _lateness(services: Services, alert: alert_state.StoredAlert, now: datetime) -> str:
+    """How late the alert's order is now ("3 days late"), its carrier's word, or ""."""
+    texts, lang, facts = services.texts, services.support.staff_language, alert.facts or {}
+    if alert.rule == "carrier_exception" and facts.get("status"):
+        return texts.get(f"shipment.status.{facts['status']}", lang)
+    if alert.rule not in LATENESS:
+        return ""
+    fact, key = LATENESS[alert.rule]
+    since = facts.get(fact)
+    days: object
+    try:  # counted as the rule counts: whole days since a time, calendar days since a date
+        moment = str(since)
+        days = (
+            (now - datetime.fromisoformat(moment)).days
+            if "T" in moment
+            else (now.date() - date.fromisoformat(moment)).days
+        )
+    except ValueError:  # an alert stored before the fact was: its days when it started
+        days = facts.get("days_late", facts.get("days"))
+    return texts.get(key, lang, days=days) if days is not None else ""
+
+
 def _listing(services: Services, session: Session) -> Reply:
     texts, lang, now = services.texts, services.support.staff_language, services.clock()
     lines: list[str] = []
@@ -86,16 +126,23 @@ def _listing(services: Services, session: Session) -> Reply:
                 acked=summary.acknowledged,
             )
         )
-        for alert in alert_state.top_active(session, summary.rule, PER_RULE_LISTED):
+        earliest = LATENESS.get(summary.rule, (None, ""))[0]
+        listed = alert_state.top_active(
+            session, summary.rule, PER_RULE_LISTED, earliest_fact=earliest
+        )
+        for alert in listed:
             acked = (
                 texts.get("alerts.list.acked", lang, agent=alert.acked_by) if alert.acked_by else ""
             )
+            command = SUBJECT_COMMAND.get(alert.rule)
+            late = _lateness(services, alert, now)
             lines.append(
                 texts.get(
                     "alerts.list.alert",
                     lang,
                     severity=texts.get(f"alerts.severity.{alert.severity}", lang),
-                    subject=alert.subject,
+                    subject=f"/{command} {alert.subject}" if command else alert.subject,
+                    late=f" · {late}" if late else "",
                     since=_when(alert.started_at),
                     acked=acked,
                 )

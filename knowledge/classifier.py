@@ -23,7 +23,6 @@ from knowledge.intents import (
     OtherShops,
     asks_order_status,
     find_escalations,
-    find_order_number,
     find_smalltalk,
     mentions_order_word,
     still_waiting,
@@ -32,6 +31,7 @@ from knowledge.intents import (
 from knowledge.kb import CJK_CHARS, KnowledgeBase, normalise
 from knowledge.language import Detection, LanguageDetector
 from knowledge.meaning import Meaning, read_meaning
+from knowledge.order_ids import find_order_number, is_order_id_only
 from knowledge.retrieval import Candidate, FaqIndex
 from knowledge.semantic import SemanticIndex
 
@@ -142,7 +142,7 @@ class Classifier:
         question = strip_smalltalk(text, lexicon)
         candidates = self._lexical(question, language)
         order = find_order_number(
-            text, words, allow_bare=mentions_order_word(text, lexicon) or _is_number_only(text)
+            text, words, allow_bare=mentions_order_word(text, lexicon) or is_order_id_only(text)
         )
         smalltalk = find_smalltalk(text, lexicon) or find_smalltalk(text, self._english)
         if smalltalk and len(normalise(text).split()) > SMALLTALK_MAX_WORDS:
@@ -246,11 +246,6 @@ class Classifier:
             include=[*("faq:" + c.entry_id for c in lexical), *self._intent_labels],
         )
         return read_meaning(ranked, lexical)
-
-
-def _is_number_only(text: str) -> bool:
-    stripped = text.strip().lstrip("#№").strip()
-    return stripped.isdigit() and 4 <= len(stripped) <= 12
 
 
 def _has_words(text: str) -> bool:

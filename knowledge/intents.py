@@ -1,9 +1,9 @@
-"""Intents the FAQ does not answer: disputes, order questions, small talk, order numbers.
+"""Intents the FAQ does not answer: disputes, order questions, small talk.
 
 The phrases live in the knowledge base's ``lexicon/<lang>.yaml`` files, so a seller can teach
 the bot a new way of complaining without touching code. Escalation wins over everything: a
 customer who says the parcel never came and wants their money back has a dispute, not a
-question about refund times.
+question about refund times. Order ids in the text are ``knowledge/order_ids.py``'s.
 """
 
 from __future__ import annotations
@@ -12,17 +12,6 @@ import re
 from collections.abc import Iterable
 
 from knowledge.kb import CJK_CHAR, ESCALATION_REASONS, Lexicon, normalise
-
-# "#10234", "CD-10234", "No. 10234", "订单号10234", "注文番号：10234", "رقم الطلب 10234"
-_MARKED_NUMBER = re.compile(
-    r"(?:#|№|\bno\.?\s*|\bnr\.?\s*|\bn[º°o]\.?\s*|\b[a-z]{2,4}-)\s*(\d{4,12})\b", re.IGNORECASE
-)
-_CJK_MARKED = re.compile(
-    r"(?:订单号?|訂單號?|单号|單號|注文番号?|注文|オーダー|番号)\s*[:：#]?\s*(\d{4,12})"
-)
-_BARE_NUMBER = re.compile(r"(?<![\d.,:/+-])(\d{5,10})(?![\d.,:/])")
-_WORD_GAP = r"[\s:：#№.\-]*(?:(?:number|nummer|numéro|número|numero|номер|رقم)\s*)?[\s:：#№.\-]*"
-
 
 # The reason a ticket is filed under when a message shows several: the costliest first.
 REASONS_BY_WEIGHT = ("chargeback", "damaged", "wrong_item", "refund_demand", "not_received",
@@ -131,33 +120,6 @@ def strip_smalltalk(text: str, lexicon: Lexicon | None) -> str:
     while len(segments) > 1 and _smalltalk_kind(segments[-1], lexicon):
         segments.pop()
     return " ".join(segments) if segments else text
-
-
-def find_order_number(
-    text: str, order_words: Iterable[str] = (), *, allow_bare: bool = False
-) -> str | None:
-    """The order number in ``text`` in the forms customers type it, or None.
-
-    Marked numbers (``#10234``, ``CD-10234``, ``订单号10234``, "order 10234") are always taken;
-    a bare 5-10 digit number only with ``allow_bare`` (the message is about an order), because
-    postcodes and phone numbers look the same.
-    """
-    normalised = normalise(text)
-    for pattern in (_MARKED_NUMBER, _CJK_MARKED):
-        match = pattern.search(normalised)
-        if match:
-            return match.group(1)
-    for word in order_words:
-        if not word:
-            continue
-        match = re.search(re.escape(word) + _WORD_GAP + r"(\d{4,12})\b", normalised)
-        if match:
-            return match.group(1)
-    if allow_bare:
-        match = _BARE_NUMBER.search(normalised)
-        if match:
-            return match.group(1)
-    return None
 
 
 def mentions_order_word(text: str, lexicon: Lexicon | None) -> bool:

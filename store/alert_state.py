@@ -386,8 +386,16 @@ def summaries(session: Session) -> list[RuleSummary]:
     return sorted(found.values(), key=lambda s: (order.get(s.rule, len(order)), s.rule))
 
 
-def top_active(session: Session, rule: str, limit: int) -> list[StoredAlert]:
-    """The ``limit`` oldest active alerts of ``rule``, critical first."""
+def top_active(
+    session: Session, rule: str, limit: int, *, earliest_fact: str | None = None
+) -> list[StoredAlert]:
+    """The ``limit`` first active alerts of ``rule``: with ``earliest_fact``, those whose
+    fact of that name (an ISO date or time: when it was promised, paid, last scanned) is the
+    earliest, i.e. the latest orders first; else the oldest alerts, critical first."""
+    earliest: list[Any] = []
+    if earliest_fact is not None:
+        fact = AlertState.facts[earliest_fact].as_string()
+        earliest = [case((fact.is_(None), 1), else_=0), fact]
     rows = session.execute(
         select(
             AlertState.fingerprint,
@@ -401,7 +409,12 @@ def top_active(session: Session, rule: str, limit: int) -> list[StoredAlert]:
             AlertState.step,
         )
         .where(AlertState.rule == rule, AlertState.state.in_(ACTIVE))
-        .order_by(case((AlertState.severity == "critical", 0), else_=1), AlertState.started_at)
+        .order_by(
+            *earliest,
+            case((AlertState.severity == "critical", 0), else_=1),
+            AlertState.started_at,
+            AlertState.fingerprint,
+        )
         .limit(limit)
     )
     return [StoredAlert(*row) for row in rows]

@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from store.models import Customer, Order, OrderItem, Product, Shipment
+from store.orders import ORDER_ID_RULES, order_key, valid_order_id
 from store.upsert import insert_ignoring
 
 ORDER_COLUMNS = (
@@ -176,6 +177,7 @@ def _check_columns(path: Path, first: dict[str, Any], required: tuple[str, ...])
 def import_orders(session: Session, path: Path) -> ImportResult:
     """Import orders (one row per order line) from ``path`` into the caller's transaction."""
     orders: dict[str, dict[str, Any]] = {}
+    spellings: dict[str, str] = {}  # order_key -> the id as first written in the file
     problems: list[str] = []
     result = ImportResult()
     for number, row in _read_rows(path):
@@ -189,6 +191,13 @@ def import_orders(session: Session, path: Path) -> ImportResult:
             parsed = _parse_order_row(row)
         except RowError as exc:
             problems.append(f"{path}:{number}: {exc}")
+            continue
+        first_spelling = spellings.setdefault(order_key(parsed["id"]), parsed["id"])
+        if first_spelling != parsed["id"]:
+            problems.append(
+                f"{path}:{number}: order_id: {parsed['id']!r} differs from order "
+                f"{first_spelling!r} only in case; order ids are looked up in any case"
+            )
             continue
         current = orders.get(parsed["id"])
         if current is None:
@@ -217,9 +226,12 @@ def import_orders(session: Session, path: Path) -> ImportResult:
 
 
 def _parse_order_row(row: dict[str, Any]) -> dict[str, Any]:
-    order_id = _text(row, "order_id").lstrip("#")
-    if not order_id:
+    typed = _text(row, "order_id")
+    if not typed:
         raise RowError("order_id: missing")
+    order_id = valid_order_id(typed)
+    if order_id is None:
+        raise RowError(f"order_id: {typed[:60]!r} is not an order id: {ORDER_ID_RULES}")
     email = _text(row, "customer_email")
     if "@" not in email:
         raise RowError(f"customer_email: {email!r} is not an e-mail address")

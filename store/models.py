@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -138,6 +139,11 @@ class Order(Base):
     shipment: Mapped[Shipment | None] = relationship(
         back_populates="order", cascade="all, delete-orphan", uselist=False
     )
+
+
+# Customers and staff type an order id in any case ("sz-20001" for "SZ-20001"): lookups compare
+# upper(id), which this expression index answers (migration 0006; see store/orders.py).
+Index("ix_orders_id_key", func.upper(Order.id))
 
 
 class OrderItem(Base):

@@ -1,4 +1,13 @@
-"""Orders as customers and staff look them up, and the proof of ownership customers give."""
+"""Orders as customers and staff look them up, and the proof of ownership customers give.
+
+An order id is the shop's own: digits ("10234"), letters and hyphens ("SZ-20001"), marketplace
+formats ("302-1234567-1234567"), slashes ("2026/1234"). :data:`ORDER_ID_RULES` says what one
+may hold; the import refuses other ids, and everyone who reads an id out of a message
+(``handlers/input_bounds.py``, ``knowledge/intents.py``) looks for exactly these. Ids are
+stored as the shop writes them (without a leading ``#``, which is optional everywhere) and
+found in any case: :func:`get_order` compares :func:`order_key` with ``upper(id)`` (the index
+``ix_orders_id_key``), preferring the exact spelling if two ids differ only in case.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +15,7 @@ import hmac
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from store.models import Contact, Order, VerificationFailure, VerifiedOrder
@@ -14,20 +23,55 @@ from store.upsert import insert_ignoring
 
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=30)
+ORDER_ID_MAX_CHARS: int = Order.__table__.c.id.type.length  # type: ignore[attr-defined]
+# letters, digits, "-", "/", "_"; a letter or digit at both ends
+ORDER_ID_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9/_-]*[A-Za-z0-9])?")
+ORDER_ID_RULES = (
+    "an order id has letters A-Z, digits 0-9, '-', '/' and '_', starts and ends with a letter "
+    f"or digit, holds at least one digit and is at most {ORDER_ID_MAX_CHARS} characters long "
+    "(a leading '#' is dropped), e.g. 10234, SZ-20001, 302-1234567-1234567, A1B2C3, 2026/1234"
+)
+
+
+def valid_order_id(value: str) -> str | None:
+    """``value`` as an order id (trimmed, without a leading ``#``) if it keeps the rules."""
+    candidate = value.strip()
+    candidate = candidate[1:] if candidate.startswith("#") else candidate
+    if (
+        len(candidate) > ORDER_ID_MAX_CHARS
+        or not ORDER_ID_PATTERN.fullmatch(candidate)
+        or not any(ch.isdigit() for ch in candidate)
+    ):
+        return None
+    return candidate
+
+
+def order_key(order_id: str) -> str:
+    """What look-ups compare: the id without ``#``, upper-cased (``upper(id)`` in SQL)."""
+    return order_id.strip().lstrip("#").upper()
+
+
+def _key_matches(order_id: str) -> ColumnElement[bool]:
+    return func.upper(Order.id) == order_key(order_id)
 
 
 def get_order(session: Session, order_id: str) -> Order | None:
-    """The order with its items and shipment, or None."""
-    return session.scalar(
+    """The order ``order_id`` names (any case, ``#`` optional) with items and shipment, or None."""
+    found = session.scalars(
         select(Order)
-        .where(Order.id == order_id)
+        .where(_key_matches(order_id))
         .options(selectinload(Order.items), selectinload(Order.shipment))
-    )
+    ).all()
+    wanted = order_id.strip().lstrip("#")
+    exact = [order for order in found if order.id == wanted]
+    ranked = exact or sorted(found, key=lambda order: order.id)
+    return ranked[0] if ranked else None
 
 
 def is_verified(session: Session, contact: Contact, order_id: str) -> bool:
-    """Whether ``contact`` has proven it owns ``order_id``."""
-    return session.get(VerifiedOrder, (contact.id, order_id)) is not None
+    """Whether ``contact`` has proven it owns the order ``order_id`` names."""
+    order = get_order(session, order_id)
+    return order is not None and session.get(VerifiedOrder, (contact.id, order.id)) is not None
 
 
 def _normalise_postcode(value: str) -> str:
@@ -63,12 +107,12 @@ def verify_order(
 
     An unknown order and a wrong proof fail alike, so nobody learns which order numbers exist.
     """
-    order = session.get(Order, order_id)
+    order = get_order(session, order_id)
     if order is not None and proof_matches(order, proof):
         # keyed by (contact, order): a proof given twice at once leaves one row, no error
         session.execute(
             insert_ignoring(session, VerifiedOrder, ["contact_id", "order_id"]).values(
-                contact_id=contact.id, order_id=order_id, verified_at=now
+                contact_id=contact.id, order_id=order.id, verified_at=now
             )
         )
         session.execute(

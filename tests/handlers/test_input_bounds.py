@@ -122,7 +122,11 @@ def test_bounded_int_refuses_what_is_no_id(text: str) -> None:
 
 
 def test_order_numbers_are_bounded_by_the_order_id_column() -> None:
-    assert order_number("#10234") == "10234" and order_number("CD-10234") == "10234"
+    assert order_number("#10234") == "10234" and order_number("CD-10234") == "CD-10234"
+    assert order_number("#A1B2C3") == "A1B2C3" and order_number("2026/1234?") == "2026/1234"
+    assert order_number("302-1234567-1234567") == "302-1234567-1234567"
+    for not_an_id in ("ABCDEF", "SZ 20001", "<10234>", "10234;DROP", "-10234", "١٢٣٤٥"):
+        assert order_number(not_an_id) is None, not_an_id
     assert order_number("1" * ORDER_ID_CHARS) == "1" * ORDER_ID_CHARS
     assert order_number("1" * (ORDER_ID_CHARS + 1)) is None
     assert order_number("#") is None

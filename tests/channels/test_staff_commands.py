@@ -20,6 +20,7 @@ from bot.channels.slack_render import escape
 from bot.config import Settings
 from bot.runtime import serve
 from handlers.router import STAFF_COMMANDS
+from handlers.ticket_commands import TICKET_COMMANDS
 from store.clock import ManualClock
 from store.demo import generate_demo_shop
 from store.importers import import_orders
@@ -28,6 +29,7 @@ from tests.channels.slack_harness import STAFF, STAFF_CHANNEL, Desk, command, se
 from tests.channels.telegram_harness import STAFF_CHAT, STAFF_USER, running_channel, telegram_app
 from tests.fakes.telegram_api import FakeTelegram
 
+EVERY_STAFF_COMMAND = [*STAFF_COMMANDS, *TICKET_COMMANDS]
 HEADER = (
     "order_id,placed_at,customer_email,customer_name,country,postcode,status,total,currency,"
     "carrier,tracking_number,shipped_at,promised_delivery,shipment_status,sku,quantity\n"
@@ -57,7 +59,7 @@ def test_every_staff_command_has_a_help_line_in_every_locale(knowledge: Knowledg
     texts = knowledge.texts
     assert len(texts.languages) == 10
     for language in texts.languages:
-        for name in STAFF_COMMANDS:
+        for name in EVERY_STAFF_COMMAND:
             assert texts.has(language, f"staff.help.{name}"), (language, name)
             assert texts.get(f"staff.help.{name}", language).startswith(f"/{name}")
         assert texts.has(language, "staff.help.header")
@@ -73,7 +75,7 @@ async def test_help_for_staff_in_the_staff_language_and_for_customers_in_theirs(
         customer_help = (await fake.wait_sent(901))[0]
     lines = staff_help.text.split("\n")
     assert lines[0] == text(bot, "staff.help.header")
-    assert lines[1:] == [text(bot, f"staff.help.{name}") for name in STAFF_COMMANDS]
+    assert lines[1:] == [text(bot, f"staff.help.{name}") for name in EVERY_STAFF_COMMAND]
     assert "/stock" in staff_help.text and "/alerts" in staff_help.text
     assert customer_help.text == text(bot, "help.text", "de")
     menus = {json_scope: commands for (json_scope, _), commands in fake.commands.items()}

@@ -52,7 +52,7 @@ def customer_order_reply(
             return Reply(
                 order_status_text(services, order, language), language=language, private=True
             )
-    locked = order_store.locked_until(session, contact, now)
+    locked = order_store.locked_until(session, contact, order_id, now)
     if locked:
         minutes = max(1, int((locked - now).total_seconds() // 60) + 1)
         return Reply(
@@ -71,8 +71,12 @@ def verify_and_reply(
     texts = services.texts
     now = services.clock()
     order_id = contact.pending_order_id or ""
-    locked = order_store.locked_until(session, contact, now)
+    locked = order_store.locked_until(session, contact, order_id, now)
     if locked:
+        # a proof sent while locked counts as wrong: guessing on keeps the lock and is
+        # what the global ceiling (and the staff alert) measures
+        order_store.record_failure(session, contact, order_id, now)
+        _alert_staff_of_a_guessing_storm(services, session, now)
         minutes = max(1, int((locked - now).total_seconds() // 60) + 1)
         return Reply(
             texts.get("order.too_many_attempts", language, minutes=minutes), language=language
@@ -82,7 +86,28 @@ def verify_and_reply(
         order = order_store.get_order(session, order_id)
         assert order is not None
         return Reply(order_status_text(services, order, language), language=language, private=True)
+    _alert_staff_of_a_guessing_storm(services, session, now)
     return Reply(texts.get("order.not_verified", language, order=order_id), language=language)
+
+
+def _alert_staff_of_a_guessing_storm(services: Services, session: Session, now: datetime) -> None:
+    """Tell staff once per ten minutes when wrong proofs in all reach the global ceiling:
+    someone is guessing at orders from many accounts, and verification has paused."""
+    failures = order_store.recent_failures(session, now)
+    if failures < order_store.GLOBAL_FAILURES_PER_MINUTE:
+        return
+    language = services.support.staff_language
+    pause = int(order_store.GLOBAL_PAUSE.total_seconds() // 60)
+    text = services.texts.get(
+        "staff.verification_storm", language, failures=failures, minutes=pause
+    )
+    bucket = now.replace(minute=now.minute - now.minute % 10, second=0, microsecond=0)
+    services.notify_staff(
+        session,
+        "verification.storm",
+        {"text": text, "mention": True},
+        dedupe_key=f"verification-storm:{bucket:%Y%m%d%H%M}",
+    )
 
 
 def _date(value: datetime | object | None) -> str:

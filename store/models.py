@@ -92,11 +92,17 @@ class VerificationFailure(Base):
     """A wrong guess at an order's e-mail or postcode; counted to rate-limit guessing."""
 
     __tablename__ = "verification_failures"
-    __table_args__ = (Index("ix_verification_failures_contact_at", "contact_id", "at"),)
+    __table_args__ = (
+        Index("ix_verification_failures_contact_at", "contact_id", "at"),
+        Index("ix_verification_failures_order_at", "order_key", "at"),
+        Index("ix_verification_failures_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     at: Mapped[datetime] = mapped_column(DateTime)
+    # the order guessed at (its look-up key), whether it exists or not: counted per order too
+    order_key: Mapped[str | None] = mapped_column(String(40))
 
 
 # --- orders, shipments, products --------------------------------------------------------------

@@ -15,14 +15,16 @@ import hmac
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from store.models import Contact, Order, VerificationFailure, VerifiedOrder
 from store.upsert import insert_ignoring
 
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # wrong proofs per contact, and per order, within FAILURE_WINDOW
 FAILURE_WINDOW = timedelta(minutes=30)
+GLOBAL_FAILURES_PER_MINUTE = 30  # wrong proofs in all before every verification pauses
+GLOBAL_PAUSE = timedelta(minutes=5)
 ORDER_ID_MAX_CHARS: int = Order.__table__.c.id.type.length  # type: ignore[attr-defined]
 # letters, digits, "-", "/", "_"; a letter or digit at both ends
 ORDER_ID_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9/_-]*[A-Za-z0-9])?")
@@ -87,17 +89,44 @@ def proof_matches(order: Order, proof: str) -> bool:
     return bool(candidate) and hmac.compare_digest(candidate, _normalise_postcode(order.postcode))
 
 
-def locked_until(session: Session, contact: Contact, now: datetime) -> datetime | None:
-    """When ``contact`` may guess again, if it guessed wrong too often lately."""
+def locked_until(
+    session: Session, contact: Contact, order_id: str, now: datetime
+) -> datetime | None:
+    """When ``contact`` may try to prove ``order_id`` again, if guessing is locked now.
+
+    Three limits, none of which a success resets: wrong proofs by this contact (one platform
+    user), wrong proofs for this order by anyone (many accounts guessing one victim's order),
+    and wrong proofs in all (a distributed attack on many orders: everyone waits). An order
+    that does not exist is counted like one that does, so the answer never tells them apart.
+    """
     since = now - FAILURE_WINDOW
-    count, first = session.execute(
-        select(func.count(), func.min(VerificationFailure.at)).where(
-            VerificationFailure.contact_id == contact.id, VerificationFailure.at > since
+    ends = []
+    for where in (
+        VerificationFailure.contact_id == contact.id,
+        VerificationFailure.order_key == order_key(order_id)[:ORDER_ID_MAX_CHARS],
+    ):
+        count, first = session.execute(
+            select(func.count(), func.min(VerificationFailure.at)).where(
+                where, VerificationFailure.at > since
+            )
+        ).one()
+        if count >= MAX_FAILURES and first is not None:
+            ends.append(first + FAILURE_WINDOW)
+    if recent_failures(session, now) >= GLOBAL_FAILURES_PER_MINUTE:
+        ends.append(now + GLOBAL_PAUSE)
+    return max(ends) if ends else None
+
+
+def recent_failures(session: Session, now: datetime) -> int:
+    """Wrong proofs by anyone in the last minute."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(VerificationFailure)
+            .where(VerificationFailure.at > now - timedelta(minutes=1))
         )
-    ).one()
-    if count >= MAX_FAILURES and first is not None:
-        return first + FAILURE_WINDOW
-    return None
+        or 0
+    )
 
 
 def verify_order(
@@ -115,11 +144,14 @@ def verify_order(
                 contact_id=contact.id, order_id=order.id, verified_at=now
             )
         )
-        session.execute(
-            delete(VerificationFailure).where(VerificationFailure.contact_id == contact.id)
-        )
         if contact.customer_id is None:
             contact.customer_id = order.customer_id
         return True
-    session.add(VerificationFailure(contact_id=contact.id, at=now))
+    record_failure(session, contact, order_id, now)
     return False
+
+
+def record_failure(session: Session, contact: Contact, order_id: str, now: datetime) -> None:
+    """Count a wrong proof by ``contact`` for ``order_id`` (existing or not)."""
+    key = order_key(order_id)[:ORDER_ID_MAX_CHARS]
+    session.add(VerificationFailure(contact_id=contact.id, at=now, order_key=key))

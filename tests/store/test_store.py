@@ -243,9 +243,9 @@ def test_verification_links_order_and_rate_limits_guessing(sessions) -> None:
         assert verify_order(session, contact, "10001", f" {order.postcode} ", now)
         for _ in range(MAX_FAILURES):
             verify_order(session, contact, "10002", "00000", now)
-        until = locked_until(session, contact, now)
+        until = locked_until(session, contact, "10003", now)
         assert until is not None and until > now
-        assert locked_until(session, contact, now + timedelta(hours=1)) is None
+        assert locked_until(session, contact, "10003", now + timedelta(hours=1)) is None
 
 
 def test_outbox_claims_with_a_lease_and_dedupes(sessions) -> None:

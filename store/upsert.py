@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert
+from sqlalchemy import ColumnElement, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -36,3 +36,22 @@ def insert_ignoring(
         raise NotImplementedError(f"no ON CONFLICT support for the {dialect} database")
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(model).on_conflict_do_nothing(index_elements=list(conflict), index_where=where)
+
+
+def upsert(
+    session: Session, table: Table, conflict: Sequence[str], update: Sequence[str]
+) -> Insert:
+    """``INSERT INTO table ... ON CONFLICT (conflict) DO UPDATE SET update = excluded.update``
+    for the session's database, to execute with a list of rows (one ``executemany``).
+
+    An import writes a chunk of rows in one statement whether they are new or not, instead of
+    asking which exist and merging them one by one through the ORM. The row keeps its
+    identity (it is updated in place, not deleted and inserted), so what refers to it stays.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"no ON CONFLICT support for the {dialect} database")
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_update(
+        index_elements=list(conflict), set_={name: insert.excluded[name] for name in update}
+    )

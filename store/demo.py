@@ -194,9 +194,10 @@ def generate_products(count: int, rng: random.Random) -> list[dict[str, Any]]:
     return products
 
 
-def _orders(
+def demo_orders(
     count: int, products: list[dict[str, Any]], rng: random.Random, today: date
 ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None, dict[str, Any]]]:
+    """The orders of the demo shop, one at a time: (order, its lines, shipment, customer)."""
     languages = list(LANGUAGE_WEIGHTS)
     weights = list(LANGUAGE_WEIGHTS.values())
     midnight = datetime.combine(today, datetime.min.time())
@@ -328,7 +329,7 @@ def generate_demo_shop(
         session.query(Customer.id).order_by(Customer.id.desc()).limit(1).scalar() or 0
     ) + 1
     new_customers: list[dict[str, Any]] = []
-    for order, items, shipment, customer in _orders(orders, product_rows, rng, today):
+    for order, items, shipment, customer in demo_orders(orders, product_rows, rng, today):
         number = order.pop("customer_no")
         if number not in customer_ids:
             customer_ids[number] = next_customer_id

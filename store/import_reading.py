@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 MAX_LINE_CHARS = 1 << 20  # a longer line is refused: no real order line is a megabyte
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 PROGRESS_EVERY = 2_000  # rows between two progress reports
 # the csv module refuses fields over 128 kB with an error that names no column; the line
 # bound above is the real limit, and the column checks name an oversize field
@@ -56,13 +58,19 @@ class ImportFileError(Exception):
         self.problems = problems
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SourceRow:
     """One record of the file: its first line and its values by (lower-case) column name."""
 
     line: int
-    values: dict[str, Any]
+    values: dict[str, Any]  # text stripped; a JSON value may be of any JSON type
     decimal_comma: bool = False  # a semicolon or tab file: "42,50" is forty-two fifty
+    clean: bool = False  # known to hold no NUL and no undecodable byte in any value
+
+
+def clean_text(text: str) -> bool:
+    """Whether ``text`` holds no NUL and no surrogate (an undecodable byte, a lone half)."""
+    return "\x00" not in text and (text.isascii() or _SURROGATE.search(text) is None)
 
 
 class _LineTooLong(Exception):
@@ -134,7 +142,13 @@ def _json_rows(lines: Iterator[str]) -> Iterator[SourceRow | Problem]:
             if not isinstance(row, dict):
                 yield Problem(number, None, "a line must be a JSON object")
                 continue
-            yield SourceRow(number, {str(key).strip().lower(): value for key, value in row.items()})
+            yield SourceRow(
+                number,
+                {
+                    str(key).strip().lower(): value.strip() if type(value) is str else value
+                    for key, value in row.items()
+                },
+            )
     except _LineTooLong as exc:
         yield _too_long(exc.line)
 
@@ -165,11 +179,9 @@ def _csv_rows(
             if len(values) != len(header):
                 yield Problem(first, None, _width_reason(len(values), len(header), separator))
                 continue
-            yield SourceRow(
-                first,
-                {name: value for name, value in zip(header, values, strict=True) if name},
-                decimal_comma,
-            )
+            # unknown columns all go to the key '', which nothing reads
+            by_name = dict(zip(header, map(str.strip, values), strict=True))
+            yield SourceRow(first, by_name, decimal_comma, clean_text("".join(values)))
     except _LineTooLong as exc:
         yield _too_long(exc.line)
     except csv.Error as exc:  # a field past the bound: an unclosed quote swallowed the file

@@ -27,6 +27,7 @@ LATEST = datetime(2199, 12, 31, 23, 59, 59)
 _WHOLE = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SHOWN = 40  # characters of a bad value quoted in a message
 
 
@@ -59,6 +60,8 @@ class RowValues:
 
     def __init__(self, row: SourceRow) -> None:
         self.row = row
+        self.values = row.values
+        self.clean = row.clean
         self.problems: list[Problem] = []
 
     def fail(self, column: str, reason: str) -> None:
@@ -67,7 +70,9 @@ class RowValues:
 
     def raw(self, column: str) -> str:
         """The value as text, stripped; '' when absent. Refuses nested JSON values."""
-        value = self.row.values.get(column)
+        value = self.values.get(column)
+        if value.__class__ is str:  # every CSV value, most JSON ones (stripped when read)
+            return value
         if value is None:
             return ""
         if isinstance(value, dict | list):
@@ -77,47 +82,60 @@ class RowValues:
 
     def text(self, column: str, limit: int, *, required: bool = False) -> str:
         """Text of at most ``limit`` characters, valid Unicode, without NUL."""
-        value = self.raw(column)
+        value = self.values.get(column)
+        if value.__class__ is not str:
+            value = self.raw(column)
         if not value:
             if required:
                 self.fail(column, "missing")
             return ""
-        if "\x00" in value:
-            self.fail(column, "contains a NUL character")
-            return ""
-        bad = next((ch for ch in value if "\ud800" <= ch <= "\udfff"), None)
-        if bad is not None:
-            if "\udc80" <= bad <= "\udcff":  # an undecodable byte, kept as an escape
-                self.fail(column, f"not UTF-8 text (byte 0x{ord(bad) - 0xDC00:02X}); save as UTF-8")
-            else:
-                self.fail(column, "contains a lone surrogate (\\ud800-\\udfff), not a character")
+        if not self.clean and not self._valid_text(column, value):
             return ""
         if len(value) > limit:
             self.fail(column, f"{len(value):,} characters; at most {limit} fit")
             return ""
         return value
 
-    def code(self, column: str, pattern: str, what: str, *, required: bool = True) -> str:
+    def _valid_text(self, column: str, value: str) -> bool:
+        """Whether ``value`` is valid Unicode without NUL (else the problem is recorded)."""
+        if "\x00" in value:
+            self.fail(column, "contains a NUL character")
+            return False
+        surrogate = None if value.isascii() else _SURROGATE.search(value)
+        if surrogate is None:
+            return True
+        bad = surrogate.group()
+        if "\udc80" <= bad <= "\udcff":  # an undecodable byte, kept as an escape
+            self.fail(column, f"not UTF-8 text (byte 0x{ord(bad) - 0xDC00:02X}); save as UTF-8")
+        else:
+            self.fail(column, "contains a lone surrogate (\\ud800-\\udfff), not a character")
+        return False
+
+    def code(
+        self, column: str, pattern: re.Pattern[str], what: str, *, required: bool = True
+    ) -> str:
         """Upper-case text that must match ``pattern`` entirely (a country or currency code)."""
         value = self.raw(column).upper()
         if not value:
             if required:
                 self.fail(column, "missing")
             return ""
-        if not re.fullmatch(pattern, value):
+        if not pattern.fullmatch(value):
             self.fail(column, f"{shown(value)} is not {what}")
             return ""
         return value
 
     def moment(self, column: str, *, required: bool = False) -> datetime | None:
         """An ISO date or date-time; with a time zone, converted to naive UTC."""
-        value = self.raw(column)
+        value = self.values.get(column)
+        if value.__class__ is not str:
+            value = self.raw(column)
         if not value:
             if required:
                 self.fail(column, "missing")
             return None
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(value)  # Python 3.11 reads a "Z" as UTC too
         except ValueError:
             self.fail(column, f"{shown(value)} is not an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
             return None

@@ -18,7 +18,7 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
 from store.models import Customer, Order, OrderItem, Product, Shipment
-from store.upsert import insert_ignoring, upsert
+from store.upsert import execute_many, insert_ignoring, upsert
 
 
 def _table(model: Any) -> Table:
@@ -45,12 +45,17 @@ PRODUCT_UPDATES = [
 
 @dataclass
 class OrderChunk:
-    """The orders of one chunk (those whose first line is in it) and every line of it."""
+    """The orders of one chunk (those whose first line is in it) and every line of it.
+
+    ``scattered`` names the orders of the chunk whose lines are spread over the file: their
+    later lines come in later chunks, so their stored lines are always replaced.
+    """
 
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     shipments: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     items: list[dict[str, Any]] = field(default_factory=list)
+    scattered: set[str] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.orders)
@@ -71,7 +76,11 @@ def existing_keys(session: Session, column: Any, keys: Iterable[str]) -> set[str
 
 
 def write_orders(session: Session, chunk: OrderChunk) -> tuple[int, int]:
-    """Write ``chunk`` in the caller's transaction; (created, updated) orders."""
+    """Write ``chunk`` in the caller's transaction; (created, updated) orders.
+
+    An order stored before keeps its lines when the file gives the same ones (compared as a
+    multiset of SKU and quantity); otherwise they are replaced.
+    """
     ids = list(chunk.orders)
     customer_ids = _customer_ids(session, chunk.customers)
     existing = existing_keys(session, Order.id, ids)
@@ -79,20 +88,37 @@ def write_orders(session: Session, chunk: OrderChunk) -> tuple[int, int]:
         {**order, "customer_id": customer_ids[order["email"].lower()]}
         for order in chunk.orders.values()
     ]
-    if rows:
-        session.execute(upsert(session, ORDERS, ["id"], ORDER_UPDATES), rows)
-    replaced = sorted(existing)
-    for part in _slices(replaced):
+    execute_many(session, upsert(session, ORDERS, ["id"], ORDER_UPDATES), ORDERS, rows)
+    replaced = _changed_lines(session, chunk, existing) | (existing & chunk.scattered)
+    for part in _slices(sorted(replaced)):
         session.execute(delete(OrderItem).where(OrderItem.order_id.in_(part)))
-    if chunk.items:
-        session.execute(ORDER_ITEMS.insert(), chunk.items)
+    kept = existing - replaced
+    items = [item for item in chunk.items if item["order_id"] not in kept]
+    execute_many(session, ORDER_ITEMS.insert(), ORDER_ITEMS, items)
     shipments = [s for s in chunk.shipments.values() if s is not None]
     if shipments:
-        session.execute(upsert(session, SHIPMENTS, ["order_id"], SHIPMENT_UPDATES), shipments)
-    gone = sorted(i for i in replaced if chunk.shipments.get(i) is None)
+        shipped = upsert(session, SHIPMENTS, ["order_id"], SHIPMENT_UPDATES)
+        execute_many(session, shipped, SHIPMENTS, shipments)
+    gone = sorted(i for i in existing if chunk.shipments.get(i) is None)
     for part in _slices(gone):
         session.execute(delete(Shipment).where(Shipment.order_id.in_(part)))
     return len(ids) - len(existing), len(existing)
+
+
+def _changed_lines(session: Session, chunk: OrderChunk, existing: set[str]) -> set[str]:
+    """The stored orders of ``chunk`` whose stored lines differ from the file's."""
+    compared = sorted(existing - chunk.scattered)
+    stored: dict[str, list[tuple[str, int]]] = {}
+    for part in _slices(compared):
+        query = select(OrderItem.order_id, OrderItem.sku, OrderItem.quantity).where(
+            OrderItem.order_id.in_(part)
+        )
+        for order_id, sku, quantity in session.execute(query):
+            stored.setdefault(order_id, []).append((sku, quantity))
+    given: dict[str, list[tuple[str, int]]] = {}
+    for item in chunk.items:
+        given.setdefault(item["order_id"], []).append((item["sku"], item["quantity"]))
+    return {i for i in compared if sorted(stored.get(i, [])) != sorted(given.get(i, []))}
 
 
 def _customer_ids(session: Session, wanted: dict[str, dict[str, Any]]) -> dict[str, int]:
@@ -110,7 +136,8 @@ def _customer_ids(session: Session, wanted: dict[str, dict[str, Any]]) -> dict[s
     found = stored(list(wanted))
     new = sorted(email for email in wanted if email not in found)
     if new:
-        session.execute(insert_ignoring(session, CUSTOMERS, ["email"]), [wanted[e] for e in new])
+        new_rows = [wanted[e] for e in new]
+        execute_many(session, insert_ignoring(session, CUSTOMERS, ["email"]), CUSTOMERS, new_rows)
         found.update(stored(new))
     return found
 
@@ -118,6 +145,5 @@ def _customer_ids(session: Session, wanted: dict[str, dict[str, Any]]) -> dict[s
 def write_products(session: Session, products: list[dict[str, Any]]) -> tuple[int, int]:
     """Upsert ``products`` (one chunk) in the caller's transaction; (created, updated)."""
     existing = existing_keys(session, Product.sku, (p["sku"] for p in products))
-    if products:
-        session.execute(upsert(session, PRODUCTS, ["sku"], PRODUCT_UPDATES), products)
+    execute_many(session, upsert(session, PRODUCTS, ["sku"], PRODUCT_UPDATES), PRODUCTS, products)
     return len(products) - len(existing), len(existing)

@@ -1,25 +1,27 @@
 """Importing orders and inventory from the shop's exports (CSV or JSON lines), beside the bot.
 
-The column names are a public contract (README, "Importing data"). An import reads the file
-twice, streaming, so memory stays bounded whatever its size:
+The column names are a public contract (README, "Importing data"). An import streams the file
+twice, so memory stays bounded whatever its size:
 
 1. **check**: every row is parsed and checked (:mod:`store.import_values`), every problem of
    every row is collected as ``file:line: column: reason``, and the lines of one order (or
-   the rows of one SKU) must agree; nothing is written. A file with any problem raises
-   :class:`ImportFileError` and writes nothing.
-2. **write**: the rows are read again and written in chunks of :data:`CHUNK_ORDERS` orders,
-   each chunk its own short transaction (:mod:`store.import_writes`), so the live bot keeps
-   answering on SQLite. Re-importing updates rows by key (order id, SKU).
+   the rows of one SKU) must agree; only a few numbers per key are kept (:class:`_Keys`).
+   Nothing is written: a file with any problem raises :class:`ImportFileError`.
+2. **write**: the file is read again and written in chunks of :data:`CHUNK_ORDERS` orders,
+   each its own short transaction of bulk statements (:mod:`store.import_writes`), so the
+   live bot keeps answering on SQLite between them. Re-importing updates rows by key (order
+   id, SKU). Only an order's first line is parsed in full again; its later lines give items.
 
-What was chosen: an import that stops half-way (the process killed, the disk full) leaves the
-chunks before it written, never a half-written order; importing the same file again finishes
-it, because an import is an upsert. A file that changes between the passes is refused at the
-first row that no longer checks.
+What was chosen: an import that stops while writing (the process killed, the disk full)
+leaves the chunks before it written; importing the same file again completes it, because an
+import is an upsert. An order's adjacent lines are always in one chunk; lines of an order
+spread over the file may land in two. A file changed between the passes is refused at the
+first line that no longer matches what was checked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,9 @@ from store.order_rows import (
     ORDER_REQUIRED,
     OrderLine,
     conflicting_columns,
+    order_columns_as_written,
+    order_id_as_written,
+    parse_item,
     parse_order_line,
     parse_product,
 )
@@ -46,9 +51,8 @@ CHUNK_ORDERS = 2_000  # orders per transaction: a few tenths of a second of writ
 CHUNK_PRODUCTS = 5_000
 PRODUCT_COLUMNS = INVENTORY_COLUMNS + INVENTORY_OPTIONAL
 MAX_PROBLEMS = 1_000  # problems kept to show; all are counted
-_LINE_BITS = 32
-_LINE_MASK = (1 << _LINE_BITS) - 1
-_FINGERPRINT_MASK = (1 << 48) - 1
+_LINE_BITS, _HASH_BITS = 32, 48
+_LINE_MASK, _HASH_MASK = (1 << _LINE_BITS) - 1, (1 << _HASH_BITS) - 1
 
 # (phase, bytes done, bytes in all): "checking" then "writing"
 ImportProgress = Callable[[str, int, int], None]
@@ -63,20 +67,52 @@ class ImportResult:
     rows: int = 0
 
 
-def _keyed(fingerprint: int, line: int) -> int:
-    """One int per key seen: its values' fingerprint and the line it was first seen on."""
-    return ((fingerprint & _FINGERPRINT_MASK) << _LINE_BITS) | line
+class _Keys:
+    """What the checking pass keeps per key (order id, SKU): one int packing the line it was
+    first seen on, a hash of its values as written, and a hash of its values as parsed.
+
+    A later line of an order whose order columns are written exactly as on its first line
+    agrees with it without being parsed again; one written differently ("DE" for "de") is
+    parsed and compared by value.
+    """
+
+    def __init__(self) -> None:
+        self.first: dict[str, int] = {}
+
+    @staticmethod
+    def pack(written: int, parsed: int, line: int) -> int:
+        return (
+            ((written & _HASH_MASK) << (_HASH_BITS + _LINE_BITS))
+            | ((parsed & _HASH_MASK) << _LINE_BITS)
+            | line
+        )
+
+    def get(self, key: str) -> int | None:
+        return self.first.get(key)
+
+    @staticmethod
+    def line(packed: int) -> int:
+        return packed & _LINE_MASK
+
+    @staticmethod
+    def written(packed: int) -> int:
+        return packed >> (_HASH_BITS + _LINE_BITS)
+
+    @staticmethod
+    def parsed(packed: int) -> int:
+        return (packed >> _LINE_BITS) & _HASH_MASK
 
 
 class _Check:
-    """The checking pass's findings: problems, kept up to :data:`MAX_PROBLEMS`, and the first
-    line of each key with the fingerprint of its values (to find lines that disagree)."""
+    """The checking pass's findings: problems (kept up to :data:`MAX_PROBLEMS`, all counted),
+    the rows read, each key's first line, and the lines that disagree with their key's."""
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.count = 0
         self.rows = 0
-        self.first: dict[str, int] = {}
+        self.keys = _Keys()
+        self.scattered: set[str] = set()  # orders whose lines are not all adjacent
         self.disagreeing: list[tuple[int, int]] = []  # (line, the key's first line)
 
     def add(self, problems: list[Problem]) -> None:
@@ -84,18 +120,10 @@ class _Check:
         room = MAX_PROBLEMS - len(self.problems)
         self.problems.extend(problems[:room])
 
-    def see(self, key: str, fingerprint: int, line: int) -> None:
-        """Note that ``key``'s values on ``line`` have ``fingerprint``."""
-        known = self.first.get(key)
-        if known is None:
-            self.first[key] = _keyed(fingerprint, line)
-        elif known >> _LINE_BITS != fingerprint & _FINGERPRINT_MASK:
-            self.count += 1
-            if len(self.disagreeing) < MAX_PROBLEMS:
-                self.disagreeing.append((line, known & _LINE_MASK))
-
-    def first_line(self, key: str) -> int:
-        return self.first[key] & _LINE_MASK
+    def disagree(self, line: int, first: int) -> None:
+        self.count += 1
+        if len(self.disagreeing) < MAX_PROBLEMS:
+            self.disagreeing.append((line, first))
 
 
 def _progress(progress: ImportProgress | None, phase: str, total: int) -> Callable[[int], None]:
@@ -107,6 +135,12 @@ def _progress(progress: ImportProgress | None, phase: str, total: int) -> Callab
 def _fail(path: Path, check: _Check, extra: list[Problem]) -> ImportFileError:
     problems = sorted([*check.problems, *extra], key=lambda p: p.line)[:MAX_PROBLEMS]
     return ImportFileError([p.render(path) for p in problems], check.count)
+
+
+def _changed(path: Path, record: SourceRow | Problem) -> ImportFileError:
+    return ImportFileError(
+        [f"{path}:{record.line}: the file changed while it was imported; import it again"]
+    )
 
 
 # --- orders -----------------------------------------------------------------------------------
@@ -121,49 +155,69 @@ def import_orders(
 ) -> ImportResult:
     """Import orders (one row per order line) from ``path``: check all, then write in chunks."""
     size = path.stat().st_size
-    check = _Check()
-    for record in rows(path, ORDER_COLUMNS, ORDER_REQUIRED, _progress(progress, "checking", size)):
-        if isinstance(record, Problem):
-            check.add([record])
-            continue
-        check.rows += 1
-        line, problems = parse_order_line(record)
-        if line is None:
-            check.add(problems)
-        else:
-            check.see(line.order["id"], line.fingerprint, record.line)
+    check = _check_orders(path, _progress(progress, "checking", size))
     if check.count:
         raise _fail(path, check, _disagreements(path, check))
     result = ImportResult(rows=check.rows)
-    chunk = OrderChunk()
-    last_id = None
-    for record, line in _order_lines(path, _progress(progress, "writing", size)):
-        order_id = line.order["id"]
+    chunk, last_id = OrderChunk(), None
+    for record in rows(path, ORDER_COLUMNS, ORDER_REQUIRED, _progress(progress, "writing", size)):
+        if isinstance(record, Problem):
+            raise _changed(path, record)
+        order_id = order_id_as_written(record)
+        known = check.keys.get(order_id)
+        if known is None:
+            raise _changed(path, record)
         if len(chunk) >= chunk_orders and order_id != last_id:
             _commit_orders(sessions, chunk, result)
             chunk = OrderChunk()
         last_id = order_id
-        if check.first_line(order_id) == record.line:  # the order's first line: the order
+        if _Keys.line(known) == record.line:  # the order's first line: the whole order
+            line = parse_order_line(record)[0]
+            if line is None:
+                raise _changed(path, record)
             chunk.orders[order_id] = line.order
             chunk.shipments[order_id] = line.shipment
+            if order_id in check.scattered:
+                chunk.scattered.add(order_id)
             chunk.customers.setdefault(line.order["email"].lower(), line.customer)
-        chunk.items.append({"order_id": order_id, "sku": line.sku, "quantity": line.quantity})
+            item: tuple[str, int] | None = (line.sku, line.quantity)
+        else:  # a later line of the order: its item only
+            item = parse_item(RowValues(record))
+        if item is None:
+            raise _changed(path, record)
+        chunk.items.append({"order_id": order_id, "sku": item[0], "quantity": item[1]})
     _commit_orders(sessions, chunk, result)
     return result
 
 
-def _order_lines(
-    path: Path, progress: Callable[[int], None]
-) -> Iterator[tuple[SourceRow, OrderLine]]:
-    """The checked file's lines again; refuses a file that changed since it was checked."""
+def _check_orders(path: Path, progress: Callable[[int], None]) -> _Check:
+    """The checking pass over an orders file."""
+    check = _Check()
+    last_id = None
     for record in rows(path, ORDER_COLUMNS, ORDER_REQUIRED, progress):
-        line = None if isinstance(record, Problem) else parse_order_line(record)[0]
-        if isinstance(record, Problem) or line is None:
-            where = record.line
-            raise ImportFileError(
-                [f"{path}:{where}: the file changed while it was imported; import it again"]
-            )
-        yield record, line
+        if isinstance(record, Problem):
+            check.add([record])
+            continue
+        check.rows += 1
+        order_id = order_id_as_written(record)
+        known = check.keys.get(order_id)
+        if known is not None and order_id != last_id:
+            check.scattered.add(order_id)
+        last_id = order_id
+        written = order_columns_as_written(record)
+        if known is not None and _Keys.written(known) == written & _HASH_MASK:
+            values = RowValues(record)  # the order as on its first line: the item only
+            if parse_item(values) is None:
+                check.add(values.problems)
+            continue
+        line, problems = parse_order_line(record)
+        if line is None:
+            check.add(problems)
+        elif known is None:
+            check.keys.first[line.order["id"]] = _Keys.pack(written, line.fingerprint, record.line)
+        elif _Keys.parsed(known) != line.fingerprint & _HASH_MASK:
+            check.disagree(record.line, _Keys.line(known))
+    return check
 
 
 def _commit_orders(
@@ -226,42 +280,41 @@ def import_inventory(
         if product is None:
             check.add(values.problems)
             continue
-        sku, fingerprint = product["sku"], hash(tuple(sorted(product.items())))
-        known = check.first.get(sku)
+        sku, parsed = product["sku"], hash(tuple(product.values()))
+        known = check.keys.get(sku)
         if known is None:
-            check.first[sku] = _keyed(fingerprint, record.line)
-        elif known >> _LINE_BITS != fingerprint & _FINGERPRINT_MASK:
-            first = known & _LINE_MASK
+            check.keys.first[sku] = _Keys.pack(0, parsed, record.line)
+        elif _Keys.parsed(known) != parsed & _HASH_MASK:
+            first = _Keys.line(known)
             reason = f"{sku!r} is also on line {first} with other values; one row per SKU"
             check.add([Problem(record.line, "sku", reason)])
     if check.count:
         raise _fail(path, check, [])
     result = ImportResult(rows=check.rows)
-    batch: dict[str, dict[str, Any]] = {}
+    batch: list[dict[str, Any]] = []
     for record in rows(
         path, PRODUCT_COLUMNS, INVENTORY_COLUMNS, _progress(progress, "writing", size)
     ):
         product = parse_product(RowValues(record)) if isinstance(record, SourceRow) else None
-        if product is None:
-            raise ImportFileError(
-                [f"{path}: the file changed while it was imported; import it again"]
-            )
-        if check.first_line(product["sku"]) != record.line:
+        known = check.keys.get(product["sku"]) if product is not None else None
+        if product is None or known is None:
+            raise _changed(path, record)
+        if _Keys.line(known) != record.line:
             continue  # the same row again
-        batch[product["sku"]] = product
+        batch.append(product)
         if len(batch) >= CHUNK_PRODUCTS:
             _commit_products(sessions, batch, result)
-            batch = {}
+            batch = []
     _commit_products(sessions, batch, result)
     return result
 
 
 def _commit_products(
-    sessions: sessionmaker[Session], batch: dict[str, dict[str, Any]], result: ImportResult
+    sessions: sessionmaker[Session], batch: list[dict[str, Any]], result: ImportResult
 ) -> None:
     if not batch:
         return
     with sessions() as session, session.begin():
-        created, updated = write_products(session, list(batch.values()))
+        created, updated = write_products(session, batch)
     result.created += created
     result.updated += updated

@@ -8,6 +8,7 @@ lines that disagree without keeping them, and :func:`conflicting_columns` names 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,6 +71,8 @@ SHIPMENT_STATUSES = {
     "returned",
     "customs_hold",
 }
+# the columns every line of one order repeats
+ORDER_LEVEL_COLUMNS = tuple(c for c in ORDER_COLUMNS if c not in ("sku", "quantity"))
 INVENTORY_COLUMNS = (
     "sku",
     "name",
@@ -82,6 +85,17 @@ INVENTORY_COLUMNS = (
 INVENTORY_OPTIONAL = ("warehouse",)
 PLACES, MAX_TOTAL = money_limits(Order.__table__.c.total)
 _ORDER, _SHIPMENT = Order.__table__.c, Shipment.__table__.c
+# the longest value of each text column, from the models
+ORDER_ID_LENGTH = length_of(_ORDER.id)
+EMAIL_LENGTH = length_of(_ORDER.email)
+NAME_LENGTH = length_of(_ORDER.customer_name)
+LANGUAGE_LENGTH = length_of(_ORDER.language)
+POSTCODE_LENGTH = length_of(_ORDER.postcode)
+SKU_LENGTH = length_of(OrderItem.__table__.c.sku)
+CARRIER_LENGTH = length_of(_SHIPMENT.carrier)
+TRACKING_LENGTH = length_of(_SHIPMENT.tracking_number)
+COUNTRY = re.compile("[A-Z]{2}")
+CURRENCY = re.compile("[A-Z]{3}")
 # the file's column of each stored order and shipment value, for messages
 ORDER_SOURCE = {
     "placed_at": "placed_at",
@@ -106,7 +120,7 @@ SHIPMENT_SOURCE = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OrderLine:
     """One checked order line: the order's row, the line's SKU and quantity, the shipment."""
 
@@ -116,17 +130,7 @@ class OrderLine:
     shipment: dict[str, Any] | None
     customer: dict[str, Any]
 
-    @property
-    def fingerprint(self) -> int:
-        """A hash of everything the lines of one order must agree on."""
-        shipment = tuple(self.shipment.values()) if self.shipment else None
-        order = tuple(_agreeing(key, value) for key, value in self.order.items())
-        return hash((order, shipment))
-
-
-def _agreeing(key: str, value: Any) -> Any:
-    """The value as lines of one order must agree on it: an e-mail in any case."""
-    return value.lower() if key == "email" else value
+    fingerprint: int  # a hash of all the lines of one order must agree on (e-mail in any case)
 
 
 def _status(values: RowValues, column: str, allowed: set[str], written: str) -> str:
@@ -139,10 +143,10 @@ def _status(values: RowValues, column: str, allowed: set[str], written: str) -> 
 def parse_order_line(row: SourceRow) -> tuple[OrderLine | None, list[Problem]]:
     """The checked line of ``row``, or None and every problem of the row."""
     values = RowValues(row)
-    order_id = values.text("order_id", length_of(_ORDER.id), required=True).lstrip("#")
+    order_id = values.text("order_id", ORDER_ID_LENGTH, required=True).lstrip("#")
     if values.raw("order_id") and not order_id:
         values.fail("order_id", "only '#'; the order number is missing")
-    email = values.text("customer_email", length_of(_ORDER.email), required=True)
+    email = values.text("customer_email", EMAIL_LENGTH, required=True)
     if email and "@" not in email:
         values.fail("customer_email", f"{email!r} is not an e-mail address")
     status = values.raw("status")
@@ -150,12 +154,12 @@ def parse_order_line(row: SourceRow) -> tuple[OrderLine | None, list[Problem]]:
         values.fail("status", "missing")
     else:
         status = _status(values, "status", ORDER_STATUSES, status)
-    country = values.code("country", "[A-Z]{2}", "a two-letter ISO country code")
-    currency = values.code("currency", "[A-Z]{3}", "a three-letter ISO currency code")
+    country = values.code("country", COUNTRY, "a two-letter ISO country code")
+    currency = values.code("currency", CURRENCY, "a three-letter ISO currency code")
     placed_at = values.moment("placed_at", required=True)
     paid_at = values.moment("paid_at")
-    name = values.text("customer_name", length_of(_ORDER.customer_name))
-    language = values.text("language", length_of(_ORDER.language)).lower() or None
+    name = values.text("customer_name", NAME_LENGTH)
+    language = values.text("language", LANGUAGE_LENGTH).lower() or None
     order = {
         "id": order_id,
         "placed_at": placed_at,
@@ -163,25 +167,49 @@ def parse_order_line(row: SourceRow) -> tuple[OrderLine | None, list[Problem]]:
         "email": email,
         "customer_name": name,
         "country": country,
-        "postcode": values.text("postcode", length_of(_ORDER.postcode)),
+        "postcode": values.text("postcode", POSTCODE_LENGTH),
         "language": language,
         "status": status,
         "total": values.money("total", PLACES, MAX_TOTAL),
         "currency": currency,
     }
-    sku = values.text("sku", length_of(OrderItem.__table__.c.sku), required=True)
+    sku = values.text("sku", SKU_LENGTH, required=True)
     quantity = values.whole("quantity", minimum=1)
     shipment = _shipment(values, order_id, status)
     if values.problems:
         return None, values.problems
     assert quantity is not None
     customer = {"email": email.lower(), "name": name, "language": language}
-    return OrderLine(order, sku, quantity, shipment, customer), []
+    parcel = tuple(shipment.values()) if shipment else None
+    # everything the lines of one order must agree on, the e-mail in any case
+    agreed = [value for key, value in order.items() if key != "email"]
+    fingerprint = hash((*agreed, customer["email"], parcel))
+    return OrderLine(order, sku, quantity, shipment, customer, fingerprint), []
+
+
+def parse_item(values: RowValues) -> tuple[str, int] | None:
+    """Only the SKU and quantity of a row (problems in ``values``): the other lines of an
+    order repeat the order's columns, which its first line gave."""
+    sku = values.text("sku", SKU_LENGTH, required=True)
+    quantity = values.whole("quantity", minimum=1)
+    return None if quantity is None or values.problems else (sku, quantity)
+
+
+def order_id_as_written(row: SourceRow) -> str:
+    """The order id of ``row`` as :func:`parse_order_line` reads a valid one."""
+    value = row.values.get("order_id")
+    return str(value).strip().lstrip("#") if value is not None else ""
+
+
+def order_columns_as_written(row: SourceRow) -> int:
+    """A hash of the order's columns of ``row`` exactly as written (all but sku, quantity)."""
+    values = row.values
+    return hash(tuple(map(values.get, ORDER_LEVEL_COLUMNS)))
 
 
 def _shipment(values: RowValues, order_id: str, status: str) -> dict[str, Any] | None:
-    carrier = values.text("carrier", length_of(_SHIPMENT.carrier))
-    tracking = values.text("tracking_number", length_of(_SHIPMENT.tracking_number))
+    carrier = values.text("carrier", CARRIER_LENGTH)
+    tracking = values.text("tracking_number", TRACKING_LENGTH)
     shipped_at = values.moment("shipped_at")
     delivered_at = values.moment("delivered_at")
     promised = values.day("promised_delivery")
@@ -219,7 +247,10 @@ def _implied_shipment_status(
 def conflicting_columns(line: OrderLine, first: OrderLine) -> Iterator[tuple[str, str, str]]:
     """(column, this line's value, the first line's) for each order column they differ in."""
     for key, column in ORDER_SOURCE.items():
-        if _agreeing(key, line.order[key]) != _agreeing(key, first.order[key]):
+        mine, theirs = line.order[key], first.order[key]
+        if key == "email":  # in any case, as the fingerprint compares it
+            mine, theirs = mine.lower(), theirs.lower()
+        if mine != theirs:
             yield column, _shown(line.order[key]), _shown(first.order[key])
     mine, theirs = line.shipment or {}, first.shipment or {}
     for key, column in SHIPMENT_SOURCE.items():

@@ -119,7 +119,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from store.importers import ImportFileError, import_inventory, import_orders
 
     path: Path = args.file
-    engine = create_store_engine(settings.store.url)
+    engine = create_store_engine(settings.store.url, busy_timeout=settings.store.busy_timeout)
     upgrade(engine)
     importer = import_orders if args.what == "orders" else import_inventory
     try:

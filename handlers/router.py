@@ -23,7 +23,7 @@ from handlers.input_bounds import order_number
 from handlers.messages import Button, Command, IncomingMessage, MessageKind, Reply
 from handlers.services import Services
 from store.customers import Author, contacts_for, remember_language, with_ticket_activity
-from store.db import bind_session
+from store.db import bind_session, is_busy
 from store.models import Contact
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,9 @@ class Router:
         if message.language_hint:
             hint = message.language_hint.split("-")[0].lower()
             language = hint if hint in self.services.support.languages else language
-        return [Reply(self.services.texts.get("fallback.text", language), language=language)]
+        # a busy store is no fault of the message: "one moment", not "I did not understand"
+        key = "fallback.busy" if is_busy(error) else "fallback.text"
+        return [Reply(self.services.texts.get(key, language), language=language)]
 
     # --- routing --------------------------------------------------------------------------
 

@@ -143,9 +143,12 @@ def _status(values: RowValues, column: str, allowed: set[str], written: str) -> 
 def parse_order_line(row: SourceRow) -> tuple[OrderLine | None, list[Problem]]:
     """The checked line of ``row``, or None and every problem of the row."""
     values = RowValues(row)
-    order_id = values.text("order_id", ORDER_ID_LENGTH, required=True).lstrip("#")
-    if values.raw("order_id") and not order_id:
+    written_id = values.raw("order_id")
+    if written_id and not written_id.lstrip("#"):
         values.fail("order_id", "only '#'; the order number is missing")
+        order_id = ""
+    else:
+        order_id = values.text("order_id", ORDER_ID_LENGTH, required=True).lstrip("#")
     email = values.text("customer_email", EMAIL_LENGTH, required=True)
     if email and "@" not in email:
         values.fail("customer_email", f"{email!r} is not an e-mail address")
@@ -204,7 +207,10 @@ def order_id_as_written(row: SourceRow) -> str:
 def order_columns_as_written(row: SourceRow) -> int:
     """A hash of the order's columns of ``row`` exactly as written (all but sku, quantity)."""
     values = row.values
-    return hash(tuple(map(values.get, ORDER_LEVEL_COLUMNS)))
+    try:
+        return hash(tuple(map(values.get, ORDER_LEVEL_COLUMNS)))
+    except TypeError:  # a JSON object or list as a value: parsed (and refused) in full
+        return -1
 
 
 def _shipment(values: RowValues, order_id: str, status: str) -> dict[str, Any] | None:

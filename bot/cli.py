@@ -142,15 +142,21 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
+    from bot.progress import Bars
     from store.db import create_store_engine, session_factory, transaction, upgrade
     from store.demo import generate_demo_shop
 
     engine = create_store_engine(settings.store.url)
     upgrade(engine)
     started = time.perf_counter()
-    with transaction(session_factory(engine)) as session:
+    with Bars("orders") as bars, transaction(session_factory(engine)) as session:
         summary = generate_demo_shop(
-            session, orders=args.orders, products=args.products, seed=args.seed, today=args.today
+            session,
+            orders=args.orders,
+            products=args.products,
+            seed=args.seed,
+            today=args.today,
+            progress=bars.counter("generating", args.orders),
         )
     print(
         f"demo shop: {summary.orders} orders, {summary.items} order lines, "

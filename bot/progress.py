@@ -7,6 +7,7 @@ and only when both stdout and stderr are terminals; anywhere else nothing is pri
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -47,7 +48,8 @@ class Bars:
                 unit_divisor=1024 if self.unit == "B" else 1000,
                 file=sys.stderr,
                 leave=False,
-                dynamic_ncols=True,
+                # a terminal that reports no size (some containers) gets 80 columns
+                ncols=shutil.get_terminal_size((80, 24)).columns,
             )
         assert self._bar is not None
         self._bar.update(max(0, min(done, total) - self._bar.n))

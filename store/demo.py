@@ -9,7 +9,7 @@ bulk inserts in chunks, so 100,000 orders take seconds and memory stays flat.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -297,8 +297,10 @@ def generate_demo_shop(
     products: int = 200,
     seed: int = 7,
     today: date | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> DemoSummary:
-    """Replace the shop's orders, products and customers with a generated demo shop."""
+    """Replace the shop's orders, products and customers with a generated demo shop;
+    ``progress`` is told the orders written so far after every chunk."""
     rng = random.Random(seed)
     today = today or date.today()
     for table in (Shipment, OrderItem, Order, Product):
@@ -319,6 +321,8 @@ def generate_demo_shop(
         if shipment_rows:
             session.execute(insert(Shipment), shipment_rows)
         counts["orders"] += len(order_rows)
+        if progress is not None:
+            progress(counts["orders"])
         counts["items"] += len(item_rows)
         counts["shipments"] += len(shipment_rows)
         order_rows.clear()

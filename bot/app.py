@@ -147,7 +147,9 @@ def build_app(
     knowledge: Knowledge | None = None,
 ) -> App:
     """Open (and migrate) the store, load the knowledge, wire the handlers."""
-    engine = create_store_engine(settings.store.url, echo=settings.store.echo)
+    engine = create_store_engine(
+        settings.store.url, echo=settings.store.echo, busy_timeout=settings.store.busy_timeout
+    )
     upgrade(engine)
     sessions = session_factory(engine)
     knowledge = knowledge or build_knowledge(settings)

@@ -127,24 +127,25 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from store.db import create_store_engine, session_factory, transaction, upgrade
+    from bot.progress import Bars
+    from store.db import create_store_engine, session_factory, upgrade
     from store.importers import ImportFileError, import_inventory, import_orders
 
     path: Path = args.file
-    engine = create_store_engine(settings.store.url)
+    engine = create_store_engine(settings.store.url, busy_timeout=settings.store.busy_timeout)
     upgrade(engine)
     importer = import_orders if args.what == "orders" else import_inventory
     try:
-        with transaction(session_factory(engine)) as session:
-            result = importer(session, path)
+        with Bars("B") as bars:
+            result = importer(session_factory(engine), path, progress=bars.update)
     except ImportFileError as exc:
         for problem in exc.problems[:50]:
             print(problem, file=sys.stderr)
-        if len(exc.problems) > 50:
-            print(f"... and {len(exc.problems) - 50} more", file=sys.stderr)
+        if exc.count > 50:
+            print(f"... and {exc.count - 50} more", file=sys.stderr)
         raise UserError(f"{path}: {exc}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text; export the file as UTF-8 CSV") from None
+    finally:
+        engine.dispose()
     print(
         f"{args.what}: {result.created} created, {result.updated} updated from {result.rows} rows"
     )
@@ -154,15 +155,21 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
+    from bot.progress import Bars
     from store.db import create_store_engine, session_factory, transaction, upgrade
     from store.demo import generate_demo_shop
 
     engine = create_store_engine(settings.store.url)
     upgrade(engine)
     started = time.perf_counter()
-    with transaction(session_factory(engine)) as session:
+    with Bars("orders") as bars, transaction(session_factory(engine)) as session:
         summary = generate_demo_shop(
-            session, orders=args.orders, products=args.products, seed=args.seed, today=args.today
+            session,
+            orders=args.orders,
+            products=args.products,
+            seed=args.seed,
+            today=args.today,
+            progress=bars.counter("generating", args.orders),
         )
     print(
         f"demo shop: {summary.orders} orders, {summary.items} order lines, "
@@ -303,8 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser(
         "upgrade", help="apply pending schema migrations", parents=[common]
     ).set_defaults(func=cmd_db_upgrade)
-    imp = add("import", "import orders (CSV/JSONL) or inventory (CSV) from the shop", cmd_import)
-    imp.add_argument("what", choices=["orders", "inventory"])
+    imp = add(
+        "import",
+        "import orders or inventory (products) from the shop's CSV or JSON lines; "
+        "checks the whole file first, then writes in chunks beside the running bot",
+        cmd_import,
+    )
+    imp.add_argument("what", choices=["orders", "inventory", "products"])
     imp.add_argument("file", type=existing_file)
     demo = add(
         "demo-data", "fill the store with a generated demo shop (replaces orders)", cmd_demo_data

@@ -12,11 +12,13 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import Knowledge, build_knowledge
 from bot.config import Settings
+from bot.progress import Bars
 from knowledge.classifier import Action, Classification
 from knowledge.library import OUT_OF_SCOPE
 
@@ -85,12 +87,19 @@ def predicted_label(result: Classification) -> str:
     return str(result.action)
 
 
-def evaluate(knowledge: Knowledge, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Accuracy figures per language and overall, and per-message latency."""
+def evaluate(
+    knowledge: Knowledge,
+    rows: list[dict[str, Any]],
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Accuracy figures per language and overall, and per-message latency; ``progress`` is
+    told how many messages were classified."""
     per: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     latencies: list[float] = []
     errors: list[dict[str, Any]] = []
-    for row in rows:
+    for done, row in enumerate(rows, start=1):
+        if progress is not None:
+            progress(done)
         started = time.perf_counter()
         result = knowledge.classifier.classify(row["text"], language_hint=row.get("language_hint"))
         latencies.append((time.perf_counter() - started) * 1000)
@@ -165,7 +174,8 @@ def evaluate_file(settings: Settings, path: Path, args: argparse.Namespace) -> i
             except json.JSONDecodeError as exc:
                 raise UserError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
     knowledge = build_knowledge(settings)
-    report = evaluate(knowledge, rows)
+    with Bars("msg") as bars:
+        report = evaluate(knowledge, rows, bars.counter("classifying", len(rows)))
     columns = (
         "language",
         "expect",

@@ -349,7 +349,7 @@ class InboxWorker:
             log.error(
                 "inbox %d: handling failed %d times; answered with the fallback", item.id, ATTEMPTS
             )
-            fallback = self.app.router.fallback(message)
+            fallback = self.app.router.fallback(message, error)
             payload = self.answering.outgoing(message, item.route or {}, fallback)
             outbox.enqueue(session, channel=self.channel, kind="reply", payload=payload, now=now)
 

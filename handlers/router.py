@@ -25,7 +25,7 @@ from handlers.messages import Button, Command, IncomingMessage, MessageKind, Rep
 from handlers.services import Services
 from handlers.ticket_commands import TICKET_COMMANDS
 from store.customers import Author, contacts_for, remember_language, with_ticket_activity
-from store.db import bind_session
+from store.db import bind_session, is_busy
 from store.models import Contact
 
 log = logging.getLogger(__name__)
@@ -160,16 +160,18 @@ class Router:
         log.debug("the failure's traceback", exc_info=error)
         if hooks is not None and hooks.failed(message, error):
             return []
-        return [self.fallback(message)]
+        return [self.fallback(message, error)]
 
-    def fallback(self, message: IncomingMessage) -> Reply:
+    def fallback(self, message: IncomingMessage, error: Exception | None = None) -> Reply:
         """The polite "something went wrong" answer to ``message``, in its sender's language
-        as far as the platform tells it."""
+        as far as the platform tells it ("one moment" when ``error`` is a busy store)."""
         language = self.services.support.default_language
         if message.language_hint:
             hint = message.language_hint.split("-")[0].lower()
             language = hint if hint in self.services.support.languages else language
-        return Reply(self.services.texts.get("fallback.text", language), language=language)
+        # a busy store is no fault of the message: "one moment", not "I did not understand"
+        key = "fallback.busy" if error is not None and is_busy(error) else "fallback.text"
+        return Reply(self.services.texts.get(key, language), language=language)
 
     # --- routing --------------------------------------------------------------------------
 

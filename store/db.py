@@ -31,8 +31,12 @@ class StoreError(Exception):
     """The store cannot be used as configured; the message says why and what to do."""
 
 
-def create_store_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine for ``url`` and check that the database answers."""
+def create_store_engine(url: str, *, echo: bool = False, busy_timeout: float = 30.0) -> Engine:
+    """Create an engine for ``url`` and check that the database answers.
+
+    ``busy_timeout``: how many seconds a SQLite connection waits for another's write lock
+    (an import's chunk, the bot's transaction) before "database is locked".
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -44,7 +48,7 @@ def create_store_engine(url: str, *, echo: bool = False) -> Engine:
     # (customers' messages, e-mail addresses), so errors can be logged as they are
     kwargs: dict[str, object] = {"echo": echo, "future": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout}
         database = parsed.database or ""
         if database and database != ":memory:":
             folder = Path(database).expanduser().resolve().parent
@@ -74,6 +78,21 @@ def create_store_engine(url: str, *, echo: bool = False) -> Engine:
             f"({reason}); check that the server runs and the URL is right"
         ) from exc
     return engine
+
+
+# SQLSTATEs of PostgreSQL's "someone else holds the lock": lock_not_available, deadlock_detected
+_POSTGRES_BUSY = {"55P03", "40P01"}
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether ``error`` says the store was busy (another writer held a lock too long), not
+    that anything was wrong with what was asked: worth "one moment" and a retry."""
+    if not isinstance(error, OperationalError):
+        return False
+    if getattr(error.orig, "sqlstate", None) in _POSTGRES_BUSY:
+        return True
+    message = str(error.orig).lower()
+    return "database is locked" in message or "database table is locked" in message
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

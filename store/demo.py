@@ -9,7 +9,7 @@ bulk inserts in chunks, so 100,000 orders take seconds and memory stays flat.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -194,9 +194,10 @@ def generate_products(count: int, rng: random.Random) -> list[dict[str, Any]]:
     return products
 
 
-def _orders(
+def demo_orders(
     count: int, products: list[dict[str, Any]], rng: random.Random, today: date
 ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None, dict[str, Any]]]:
+    """The orders of the demo shop, one at a time: (order, its lines, shipment, customer)."""
     languages = list(LANGUAGE_WEIGHTS)
     weights = list(LANGUAGE_WEIGHTS.values())
     midnight = datetime.combine(today, datetime.min.time())
@@ -296,8 +297,10 @@ def generate_demo_shop(
     products: int = 200,
     seed: int = 7,
     today: date | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> DemoSummary:
-    """Replace the shop's orders, products and customers with a generated demo shop."""
+    """Replace the shop's orders, products and customers with a generated demo shop;
+    ``progress`` is told the orders written so far after every chunk."""
     rng = random.Random(seed)
     today = today or date.today()
     for table in (Shipment, OrderItem, Order, Product):
@@ -318,6 +321,8 @@ def generate_demo_shop(
         if shipment_rows:
             session.execute(insert(Shipment), shipment_rows)
         counts["orders"] += len(order_rows)
+        if progress is not None:
+            progress(counts["orders"])
         counts["items"] += len(item_rows)
         counts["shipments"] += len(shipment_rows)
         order_rows.clear()
@@ -328,7 +333,7 @@ def generate_demo_shop(
         session.query(Customer.id).order_by(Customer.id.desc()).limit(1).scalar() or 0
     ) + 1
     new_customers: list[dict[str, Any]] = []
-    for order, items, shipment, customer in _orders(orders, product_rows, rng, today):
+    for order, items, shipment, customer in demo_orders(orders, product_rows, rng, today):
         number = order.pop("customer_no")
         if number not in customer_ids:
             customer_ids[number] = next_customer_id

@@ -1,96 +1,61 @@
-"""Importing orders and inventory from the shop's exports (CSV or JSON lines).
+"""Importing orders and inventory from the shop's exports (CSV or JSON lines), beside the bot.
 
-The column names are a public contract (README, "Importing data"). Every row is checked before
-anything is written; a file with a bad row writes nothing and reports every bad row with its
-file, line and reason. Re-importing updates rows by key (order id, sku).
+The column names are a public contract (README, "Importing data"). An import streams the file
+twice, so memory stays bounded whatever its size:
+
+1. **check**: every row is parsed and checked (:mod:`store.import_values`), every problem of
+   every row is collected as ``file:line: column: reason``, and the lines of one order (or
+   the rows of one SKU) must agree; only a few numbers per key are kept (:class:`_Keys`).
+   Nothing is written: a file with any problem raises :class:`ImportFileError`.
+2. **write**: the file is read again and written in chunks of :data:`CHUNK_ORDERS` orders,
+   each its own short transaction of bulk statements (:mod:`store.import_writes`), so the
+   live bot keeps answering on SQLite between them. Re-importing updates rows by key (order
+   id, SKU). Only an order's first line is parsed in full again; its later lines give items.
+
+What was chosen: an import that stops while writing (the process killed, the disk full)
+leaves the chunks before it written; importing the same file again completes it, because an
+import is an upsert. An order's adjacent lines are always in one chunk; lines of an order
+spread over the file may land in two. A file changed between the passes is refused at the
+first line that no longer matches what was checked.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from store.models import Customer, Order, OrderItem, Product, Shipment
-from store.orders import ORDER_ID_RULES, order_key, valid_order_id
-from store.upsert import insert_ignoring
-
-ORDER_COLUMNS = (
-    "order_id",
-    "placed_at",
-    "customer_email",
-    "customer_name",
-    "country",
-    "postcode",
-    "language",
-    "status",
-    "total",
-    "currency",
-    "carrier",
-    "tracking_number",
-    "shipped_at",
-    "promised_delivery",
-    "delivered_at",
-    "last_scan_at",
-    "sku",
-    "quantity",
-)
-ORDER_REQUIRED = (
-    "order_id",
-    "placed_at",
-    "customer_email",
-    "country",
-    "status",
-    "total",
-    "currency",
-    "sku",
-    "quantity",
-)
-ORDER_STATUSES = {
-    "pending",
-    "paid",
-    "processing",
-    "shipped",
-    "in_transit",
-    "delivered",
-    "cancelled",
-    "exception",
-    "returned",
-}
-SHIPMENT_STATUSES = {
-    "pending",
-    "in_transit",
-    "delivered",
-    "exception",
-    "lost",
-    "returned",
-    "customs_hold",
-}
-INVENTORY_COLUMNS = (
-    "sku",
-    "name",
-    "on_hand",
-    "reserved",
-    "reorder_point",
-    "lead_time_days",
-    "daily_sales",
+from store.import_reading import ImportFileError, Problem, SourceRow, rows
+from store.import_values import RowValues
+from store.import_writes import OrderChunk, write_orders, write_products
+from store.order_rows import (
+    INVENTORY_COLUMNS,
+    INVENTORY_OPTIONAL,
+    ORDER_COLUMNS,
+    ORDER_REQUIRED,
+    OrderLine,
+    conflicting_columns,
+    order_columns_as_written,
+    order_id_as_written,
+    parse_item,
+    parse_order_line,
+    parse_product,
 )
 
+__all__ = ["ImportFileError", "ImportResult", "import_inventory", "import_orders"]
 
-class ImportFileError(Exception):
-    """A file could not be imported; ``problems`` lists every bad row."""
+CHUNK_ORDERS = 2_000  # orders per transaction: a few tenths of a second of writing at most
+CHUNK_PRODUCTS = 5_000
+PRODUCT_COLUMNS = INVENTORY_COLUMNS + INVENTORY_OPTIONAL
+MAX_PROBLEMS = 1_000  # problems kept to show; all are counted
+_LINE_BITS, _HASH_BITS = 32, 48
+_LINE_MASK, _HASH_MASK = (1 << _LINE_BITS) - 1, (1 << _HASH_BITS) - 1
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"{len(problems)} bad row(s); nothing was imported")
-        self.problems = problems
+# (phase, bytes done, bytes in all): "checking" then "writing"
+ImportProgress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -100,263 +65,272 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     rows: int = 0
-    problems: list[str] = field(default_factory=list)
 
 
-class RowError(ValueError):
-    """One field of one row is wrong."""
+class _Keys:
+    """What the checking pass keeps per key (order id, SKU): one int packing the line it was
+    first seen on, a hash of its values as written, and a hash of its values as parsed.
 
+    A later line of an order whose order columns are written exactly as on its first line
+    agrees with it without being parsed again; one written differently ("DE" for "de") is
+    parsed and compared by value.
+    """
 
-def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, row) from a CSV (header line 1) or JSON-lines file."""
-    if path.suffix.lower() in {".jsonl", ".ndjson", ".json"}:
-        with path.open(encoding="utf-8-sig") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield number, {"__error__": f"not valid JSON ({exc.msg})"}
-                    continue
-                if not isinstance(row, dict):
-                    yield number, {"__error__": "a line must be a JSON object"}
-                    continue
-                yield number, row
-        return
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        for row in reader:
-            yield reader.line_num, row
+    def __init__(self) -> None:
+        self.first: dict[str, int] = {}
 
-
-def _text(row: dict[str, Any], key: str) -> str:
-    value = row.get(key)
-    return "" if value is None else str(value).strip()
-
-
-def _datetime(row: dict[str, Any], key: str) -> datetime | None:
-    value = _text(row, key)
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise RowError(f"{key}: {value!r} is not an ISO date or date-time") from exc
-    if parsed.tzinfo is not None:
-        from datetime import UTC
-
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
-
-
-def _date(row: dict[str, Any], key: str) -> date | None:
-    value = _datetime(row, key)
-    return value.date() if value else None
-
-
-def _number(row: dict[str, Any], key: str, kind: type, *, minimum: float = 0) -> Any:
-    value = _text(row, key)
-    if not value:
-        raise RowError(f"{key}: missing")
-    try:
-        number = kind(value) if kind is not Decimal else Decimal(value)
-    except (ValueError, InvalidOperation) as exc:
-        raise RowError(f"{key}: {value!r} is not a number") from exc
-    if number < minimum:
-        raise RowError(f"{key}: {value} is below {minimum}")
-    return number
-
-
-def _check_columns(path: Path, first: dict[str, Any], required: tuple[str, ...]) -> None:
-    missing = [name for name in required if name not in first]
-    if missing:
-        raise ImportFileError([f"{path}:1: missing column(s) {', '.join(missing)}"])
-
-
-def import_orders(session: Session, path: Path) -> ImportResult:
-    """Import orders (one row per order line) from ``path`` into the caller's transaction."""
-    orders: dict[str, dict[str, Any]] = {}
-    spellings: dict[str, str] = {}  # order_key -> the id as first written in the file
-    problems: list[str] = []
-    result = ImportResult()
-    for number, row in _read_rows(path):
-        if "__error__" in row:
-            problems.append(f"{path}:{number}: {row['__error__']}")
-            continue
-        if result.rows == 0:
-            _check_columns(path, row, ORDER_REQUIRED)
-        result.rows += 1
-        try:
-            parsed = _parse_order_row(row)
-        except RowError as exc:
-            problems.append(f"{path}:{number}: {exc}")
-            continue
-        first_spelling = spellings.setdefault(order_key(parsed["id"]), parsed["id"])
-        if first_spelling != parsed["id"]:
-            problems.append(
-                f"{path}:{number}: order_id: {parsed['id']!r} differs from order "
-                f"{first_spelling!r} only in case; order ids are looked up in any case"
-            )
-            continue
-        current = orders.get(parsed["id"])
-        if current is None:
-            orders[parsed["id"]] = parsed
-        else:
-            current["items"].extend(parsed["items"])
-    if problems:
-        raise ImportFileError(problems)
-    customers = _customers_by_email(session, orders.values())
-    existing = set(session.scalars(select(Order.id).where(Order.id.in_(list(orders)))))
-    for order_id, data in orders.items():
-        items, shipment = data.pop("items"), data.pop("shipment")
-        customer = customers[data["email"].lower()]
-        if order_id in existing:
-            session.execute(delete(OrderItem).where(OrderItem.order_id == order_id))
-            session.execute(delete(Shipment).where(Shipment.order_id == order_id))
-            result.updated += 1
-        else:
-            result.created += 1
-        session.merge(Order(customer_id=customer.id, **data))
-        session.add_all(OrderItem(order_id=order_id, sku=s, quantity=q) for s, q in items)
-        if shipment:
-            session.add(Shipment(order_id=order_id, **shipment))
-    session.flush()
-    return result
-
-
-def _parse_order_row(row: dict[str, Any]) -> dict[str, Any]:
-    typed = _text(row, "order_id")
-    if not typed:
-        raise RowError("order_id: missing")
-    order_id = valid_order_id(typed)
-    if order_id is None:
-        raise RowError(f"order_id: {typed[:60]!r} is not an order id: {ORDER_ID_RULES}")
-    email = _text(row, "customer_email")
-    if "@" not in email:
-        raise RowError(f"customer_email: {email!r} is not an e-mail address")
-    status = _text(row, "status").lower()
-    if status not in ORDER_STATUSES:
-        raise RowError(f"status: {status!r} is not one of {', '.join(sorted(ORDER_STATUSES))}")
-    country = _text(row, "country").upper()
-    if len(country) != 2:
-        raise RowError(f"country: {country!r} is not a two-letter ISO country code")
-    placed_at = _datetime(row, "placed_at")
-    if placed_at is None:
-        raise RowError("placed_at: missing")
-    sku = _text(row, "sku")
-    if not sku:
-        raise RowError("sku: missing")
-    quantity = _number(row, "quantity", int, minimum=1)
-    shipped_at = _datetime(row, "shipped_at")
-    delivered_at = _datetime(row, "delivered_at")
-    shipment = None
-    carrier, tracking = _text(row, "carrier"), _text(row, "tracking_number")
-    if carrier or tracking or shipped_at:
-        shipment_status = _text(row, "shipment_status").lower() or (
-            "delivered"
-            if delivered_at
-            else "exception"
-            if status == "exception"
-            else "returned"
-            if status == "returned"
-            else "in_transit"
-            if shipped_at
-            else "pending"
+    @staticmethod
+    def pack(written: int, parsed: int, line: int) -> int:
+        return (
+            ((written & _HASH_MASK) << (_HASH_BITS + _LINE_BITS))
+            | ((parsed & _HASH_MASK) << _LINE_BITS)
+            | line
         )
-        if shipment_status not in SHIPMENT_STATUSES:
-            raise RowError(f"shipment_status: {shipment_status!r} is not a known status")
-        shipment = {
-            "carrier": carrier or None,
-            "tracking_number": tracking or None,
-            "shipped_at": shipped_at,
-            "promised_delivery": _date(row, "promised_delivery"),
-            "last_scan_at": _datetime(row, "last_scan_at"),
-            "delivered_at": delivered_at,
-            "status": shipment_status,
-        }
-    return {
-        "id": order_id,
-        "placed_at": placed_at,
-        "paid_at": _datetime(row, "paid_at") or (placed_at if status != "pending" else None),
-        "email": email,
-        "customer_name": _text(row, "customer_name"),
-        "country": country,
-        "postcode": _text(row, "postcode"),
-        "language": _text(row, "language").lower() or None,
-        "status": status,
-        "total": _number(row, "total", Decimal),
-        "currency": _text(row, "currency").upper() or "USD",
-        "items": [(sku, quantity)],
-        "shipment": shipment,
-    }
+
+    def get(self, key: str) -> int | None:
+        return self.first.get(key)
+
+    @staticmethod
+    def line(packed: int) -> int:
+        return packed & _LINE_MASK
+
+    @staticmethod
+    def written(packed: int) -> int:
+        return packed >> (_HASH_BITS + _LINE_BITS)
+
+    @staticmethod
+    def parsed(packed: int) -> int:
+        return (packed >> _LINE_BITS) & _HASH_MASK
 
 
-def _customers_by_email(session: Session, orders: Any) -> dict[str, Customer]:
-    """The customers of ``orders`` by e-mail, the new ones inserted (``ON CONFLICT DO
-    NOTHING`` on the e-mail, so an import running beside another one never fails on it)."""
-    wanted: dict[str, dict[str, Any]] = {}
-    for data in orders:
-        wanted.setdefault(data["email"].lower(), data)
+class _Check:
+    """The checking pass's findings: problems (kept up to :data:`MAX_PROBLEMS`, all counted),
+    the rows read, each key's first line, and the lines that disagree with their key's."""
 
-    def stored(emails: list[str]) -> dict[str, Customer]:
-        found: dict[str, Customer] = {}
-        for start in range(0, len(emails), 1000):
-            chunk = emails[start : start + 1000]
-            found.update(
-                (c.email, c)
-                for c in session.scalars(select(Customer).where(Customer.email.in_(chunk)))
-            )
-        return found
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.count = 0
+        self.rows = 0
+        self.keys = _Keys()
+        self.scattered: set[str] = set()  # orders whose lines are not all adjacent
+        self.disagreeing: list[tuple[int, int]] = []  # (line, the key's first line)
+        self.spellings: dict[str, str] = {}  # upper-cased id -> as first written
 
-    found = stored(list(wanted))
-    new = sorted(email for email in wanted if email not in found)
-    if new:
-        rows = [
-            {"email": e, "name": wanted[e]["customer_name"], "language": wanted[e]["language"]}
-            for e in new
-        ]
-        session.execute(insert_ignoring(session, Customer, ["email"]), rows)
-        found.update(stored(new))
-    return found
+    def case_clash(self, order_id: str) -> str | None:
+        """The id seen before that ``order_id`` matches in any case, if one was (only ids with
+        letters are remembered: digits have no case)."""
+        if order_id.upper() == order_id.lower():
+            return None
+        first = self.spellings.setdefault(order_id.upper(), order_id)
+        return None if first == order_id else first
+
+    def add(self, problems: list[Problem]) -> None:
+        self.count += len(problems)
+        room = MAX_PROBLEMS - len(self.problems)
+        self.problems.extend(problems[:room])
+
+    def disagree(self, line: int, first: int) -> None:
+        self.count += 1
+        if len(self.disagreeing) < MAX_PROBLEMS:
+            self.disagreeing.append((line, first))
 
 
-def import_inventory(session: Session, path: Path) -> ImportResult:
-    """Import the inventory position per SKU from ``path`` into the caller's transaction."""
-    problems: list[str] = []
-    products: dict[str, dict[str, Any]] = {}
-    result = ImportResult()
-    for number, row in _read_rows(path):
-        if "__error__" in row:
-            problems.append(f"{path}:{number}: {row['__error__']}")
-            continue
-        if result.rows == 0:
-            _check_columns(path, row, INVENTORY_COLUMNS)
-        result.rows += 1
-        try:
-            sku = _text(row, "sku")
-            if not sku:
-                raise RowError("sku: missing")
-            products[sku] = {
-                "sku": sku,
-                "name": _text(row, "name") or sku,
-                "on_hand": _number(row, "on_hand", int),
-                "reserved": _number(row, "reserved", int),
-                "reorder_point": _number(row, "reorder_point", int),
-                "lead_time_days": _number(row, "lead_time_days", int),
-                "daily_sales": _number(row, "daily_sales", float),
-                "warehouse": _text(row, "warehouse") or "main",
-            }
-        except RowError as exc:
-            problems.append(f"{path}:{number}: {exc}")
-    if problems:
-        raise ImportFileError(problems)
-    existing = set(session.scalars(select(Product.sku).where(Product.sku.in_(list(products)))))
-    for sku, data in products.items():
-        if sku in existing:
-            result.updated += 1
-        else:
-            result.created += 1
-        session.merge(Product(**data))
-    session.flush()
+def _progress(progress: ImportProgress | None, phase: str, total: int) -> Callable[[int], None]:
+    if progress is None:
+        return lambda _done: None
+    return lambda done: progress(phase, done, total)
+
+
+def _fail(path: Path, check: _Check, extra: list[Problem]) -> ImportFileError:
+    problems = sorted([*check.problems, *extra], key=lambda p: p.line)[:MAX_PROBLEMS]
+    return ImportFileError([p.render(path) for p in problems], check.count)
+
+
+def _changed(path: Path, record: SourceRow | Problem) -> ImportFileError:
+    return ImportFileError(
+        [f"{path}:{record.line}: the file changed while it was imported; import it again"]
+    )
+
+
+# --- orders -----------------------------------------------------------------------------------
+
+
+def import_orders(
+    sessions: sessionmaker[Session],
+    path: Path,
+    *,
+    progress: ImportProgress | None = None,
+    chunk_orders: int = CHUNK_ORDERS,
+) -> ImportResult:
+    """Import orders (one row per order line) from ``path``: check all, then write in chunks."""
+    size = path.stat().st_size
+    check = _check_orders(path, _progress(progress, "checking", size))
+    if check.count:
+        raise _fail(path, check, _disagreements(path, check))
+    result = ImportResult(rows=check.rows)
+    chunk, last_id = OrderChunk(), None
+    for record in rows(path, ORDER_COLUMNS, ORDER_REQUIRED, _progress(progress, "writing", size)):
+        if isinstance(record, Problem):
+            raise _changed(path, record)
+        order_id = order_id_as_written(record)
+        known = check.keys.get(order_id)
+        if known is None:
+            raise _changed(path, record)
+        if len(chunk) >= chunk_orders and order_id != last_id:
+            _commit_orders(sessions, chunk, result)
+            chunk = OrderChunk()
+        last_id = order_id
+        if _Keys.line(known) == record.line:  # the order's first line: the whole order
+            line = parse_order_line(record)[0]
+            if line is None:
+                raise _changed(path, record)
+            chunk.orders[order_id] = line.order
+            chunk.shipments[order_id] = line.shipment
+            if order_id in check.scattered:
+                chunk.scattered.add(order_id)
+            chunk.customers.setdefault(line.order["email"].lower(), line.customer)
+            item: tuple[str, int] | None = (line.sku, line.quantity)
+        else:  # a later line of the order: its item only
+            item = parse_item(RowValues(record))
+        if item is None:
+            raise _changed(path, record)
+        chunk.items.append({"order_id": order_id, "sku": item[0], "quantity": item[1]})
+    _commit_orders(sessions, chunk, result)
     return result
+
+
+def _check_orders(path: Path, progress: Callable[[int], None]) -> _Check:
+    """The checking pass over an orders file."""
+    check = _Check()
+    last_id = None
+    for record in rows(path, ORDER_COLUMNS, ORDER_REQUIRED, progress):
+        if isinstance(record, Problem):
+            check.add([record])
+            continue
+        check.rows += 1
+        order_id = order_id_as_written(record)
+        known = check.keys.get(order_id)
+        if known is not None and order_id != last_id:
+            check.scattered.add(order_id)
+        last_id = order_id
+        written = order_columns_as_written(record)
+        if known is not None and _Keys.written(known) == written & _HASH_MASK:
+            values = RowValues(record)  # the order as on its first line: the item only
+            if parse_item(values) is None:
+                check.add(values.problems)
+            continue
+        line, problems = parse_order_line(record)
+        if line is None:
+            check.add(problems)
+        elif known is None:
+            check.keys.first[line.order["id"]] = _Keys.pack(written, line.fingerprint, record.line)
+            clash = check.case_clash(line.order["id"])
+            if clash is not None:
+                reason = (
+                    f"{line.order['id']!r} differs from order {clash!r} only in case; "
+                    "order ids are looked up in any case"
+                )
+                check.add([Problem(record.line, "order_id", reason)])
+        elif _Keys.parsed(known) != line.fingerprint & _HASH_MASK:
+            check.disagree(record.line, _Keys.line(known))
+    return check
+
+
+def _commit_orders(
+    sessions: sessionmaker[Session], chunk: OrderChunk, result: ImportResult
+) -> None:
+    if not chunk.items:
+        return
+    with sessions() as session, session.begin():
+        created, updated = write_orders(session, chunk)
+    result.created += created
+    result.updated += updated
+
+
+def _disagreements(path: Path, check: _Check) -> list[Problem]:
+    """Name the columns in which lines of one order differ from the order's first line
+    (read again: the checking pass kept only fingerprints)."""
+    if not check.disagreeing:
+        return []
+    wanted = {n for pair in check.disagreeing for n in pair}
+    parsed: dict[int, OrderLine] = {}
+    for record in rows(path, ORDER_COLUMNS, ORDER_REQUIRED):
+        if isinstance(record, SourceRow) and record.line in wanted:
+            line = parse_order_line(record)[0]
+            if line is not None:
+                parsed[record.line] = line
+    problems = []
+    for number, first in check.disagreeing:
+        this, that = parsed[number], parsed[first]
+        for column, mine, theirs in conflicting_columns(this, that):
+            problems.append(
+                Problem(
+                    number,
+                    column,
+                    f"{mine} differs from {theirs} on line {first} of order "
+                    f"{this.order['id']!r}; the lines of one order agree on all but sku and "
+                    "quantity",
+                )
+            )
+    return problems
+
+
+# --- inventory --------------------------------------------------------------------------------
+
+
+def import_inventory(
+    sessions: sessionmaker[Session], path: Path, *, progress: ImportProgress | None = None
+) -> ImportResult:
+    """Import the inventory position per SKU from ``path``: check all, then write in chunks."""
+    size = path.stat().st_size
+    check = _Check()
+    for record in rows(
+        path, PRODUCT_COLUMNS, INVENTORY_COLUMNS, _progress(progress, "checking", size)
+    ):
+        if isinstance(record, Problem):
+            check.add([record])
+            continue
+        check.rows += 1
+        values = RowValues(record)
+        product = parse_product(values)
+        if product is None:
+            check.add(values.problems)
+            continue
+        sku, parsed = product["sku"], hash(tuple(product.values()))
+        known = check.keys.get(sku)
+        if known is None:
+            check.keys.first[sku] = _Keys.pack(0, parsed, record.line)
+        elif _Keys.parsed(known) != parsed & _HASH_MASK:
+            first = _Keys.line(known)
+            reason = f"{sku!r} is also on line {first} with other values; one row per SKU"
+            check.add([Problem(record.line, "sku", reason)])
+    if check.count:
+        raise _fail(path, check, [])
+    result = ImportResult(rows=check.rows)
+    batch: list[dict[str, Any]] = []
+    for record in rows(
+        path, PRODUCT_COLUMNS, INVENTORY_COLUMNS, _progress(progress, "writing", size)
+    ):
+        product = parse_product(RowValues(record)) if isinstance(record, SourceRow) else None
+        known = check.keys.get(product["sku"]) if product is not None else None
+        if product is None or known is None:
+            raise _changed(path, record)
+        if _Keys.line(known) != record.line:
+            continue  # the same row again
+        batch.append(product)
+        if len(batch) >= CHUNK_PRODUCTS:
+            _commit_products(sessions, batch, result)
+            batch = []
+    _commit_products(sessions, batch, result)
+    return result
+
+
+def _commit_products(
+    sessions: sessionmaker[Session], batch: list[dict[str, Any]], result: ImportResult
+) -> None:
+    if not batch:
+        return
+    with sessions() as session, session.begin():
+        created, updated = write_products(session, batch)
+    result.created += created
+    result.updated += updated

@@ -16,3 +16,10 @@ class StoreSettings(BaseModel):
         "postgresql+psycopg://user@host/db",
     )
     echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+    busy_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="SQLite: seconds a write waits for another's lock (an import, the bot) "
+        "before the customer is asked to send the message again.",
+    )

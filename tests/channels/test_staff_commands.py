@@ -39,8 +39,7 @@ HEADER = (
 def import_lines(app: App, folder: Path, lines: list[str]) -> None:
     path = folder / "orders.csv"
     path.write_text(HEADER + "".join(lines), encoding="utf-8")
-    with app.sessions() as session, session.begin():
-        import_orders(session, path)
+    import_orders(app.sessions, path)
 
 
 @pytest.fixture

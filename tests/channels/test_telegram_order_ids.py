@@ -81,8 +81,7 @@ def shop(db_url: str, knowledge: Knowledge, clock: ManualClock, tmp_path: Path) 
         ),
         encoding="utf-8",
     )
-    with app.sessions() as session, session.begin():
-        assert import_orders(session, path).created == 3
+    assert import_orders(app.sessions, path).created == 3
     yield app
     app.close()
 

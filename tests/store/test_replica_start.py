@@ -98,8 +98,7 @@ def test_orders_of_new_customers_import_after_the_demo_shop(db_url: str, tmp_pat
         ),
         encoding="utf-8",
     )
-    with sessions() as session, session.begin():
-        assert import_orders(session, path).created == 3  # new ids after the demo's own
+    assert import_orders(sessions, path).created == 3  # new ids after the demo's own
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Customer)) == made.customers + 3
     engine.dispose()

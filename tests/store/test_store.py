@@ -79,8 +79,7 @@ def test_import_orders_csv_groups_lines_and_updates_on_reimport(sessions, tmp_pa
         "JD1,2026-03-02,2026-03-09,,2026-03-03T08:00:00Z,SKU-2,1\n",
         encoding="utf-8",
     )
-    with sessions() as session, session.begin():
-        result = import_orders(session, path)
+    result = import_orders(sessions, path)
     assert (result.created, result.updated, result.rows) == (1, 0, 2)
     with sessions() as session:
         order = session.get(Order, "10234")
@@ -94,8 +93,7 @@ def test_import_orders_csv_groups_lines_and_updates_on_reimport(sessions, tmp_pa
         .replace(",2026-03-09,,", ",2026-03-09,2026-03-08,"),
         encoding="utf-8",
     )
-    with sessions() as session, session.begin():
-        again = import_orders(session, path)
+    again = import_orders(sessions, path)
     assert (again.created, again.updated) == (0, 1)
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(OrderItem)) == 2
@@ -115,8 +113,8 @@ def test_bad_rows_are_all_reported_and_nothing_is_written(sessions, tmp_path: Pa
         + "5,2026-03-01,a@example.com,A,US,1,en,paid,ten,USD,,,,,,,S,1\n",
         encoding="utf-8",
     )
-    with pytest.raises(ImportFileError) as caught, sessions() as session, session.begin():
-        import_orders(session, path)
+    with pytest.raises(ImportFileError) as caught:
+        import_orders(sessions, path)
     problems = caught.value.problems
     assert [p.split(":")[1] for p in problems] == ["3", "4", "5", "6"]
     assert "placed_at" in problems[0] and "customer_email" in problems[1]
@@ -139,21 +137,20 @@ def test_import_orders_jsonl_and_missing_columns(sessions, tmp_path: Path) -> No
         "quantity": 3,
     }
     path.write_text(json.dumps(row) + "\n\n{not json\n", encoding="utf-8")
-    with pytest.raises(ImportFileError) as caught, sessions() as session, session.begin():
-        import_orders(session, path)
+    with pytest.raises(ImportFileError) as caught:
+        import_orders(sessions, path)
     assert caught.value.problems == [
         f"{path}:3: not valid JSON (Expecting property name enclosed in double quotes)"
     ]
     path.write_text(json.dumps(row) + "\n", encoding="utf-8")
-    with sessions() as session, session.begin():
-        import_orders(session, path)
+    import_orders(sessions, path)
     with sessions() as session:
         order = session.get(Order, "77")
         assert order is not None and order.currency == "EUR" and order.items[0].quantity == 3
     bad = tmp_path / "bad.csv"
     bad.write_text("order_id,sku\n1,S\n", encoding="utf-8")
-    with pytest.raises(ImportFileError) as missing, sessions() as session, session.begin():
-        import_orders(session, bad)
+    with pytest.raises(ImportFileError) as missing:
+        import_orders(sessions, bad)
     assert "missing column(s)" in missing.value.problems[0]
 
 
@@ -164,11 +161,9 @@ def test_import_inventory(sessions, tmp_path: Path) -> None:
         "NW-1,Lamp,10,2,5,14,1.5\n",
         encoding="utf-8",
     )
-    with sessions() as session, session.begin():
-        assert import_inventory(session, path).created == 1
+    assert import_inventory(sessions, path).created == 1
     path.write_text(path.read_text().replace("Lamp,10", "Lamp,3"), encoding="utf-8")
-    with sessions() as session, session.begin():
-        assert import_inventory(session, path).updated == 1
+    assert import_inventory(sessions, path).updated == 1
     with sessions() as session:
         product = session.get(Product, "NW-1")
         assert product is not None and product.on_hand == 3 and product.daily_sales == 1.5
@@ -177,8 +172,8 @@ def test_import_inventory(sessions, tmp_path: Path) -> None:
         "NW-2,Kettle,-1,0,5,14,1\n",
         encoding="utf-8",
     )
-    with pytest.raises(ImportFileError) as caught, sessions() as session, session.begin():
-        import_inventory(session, path)
+    with pytest.raises(ImportFileError) as caught:
+        import_inventory(sessions, path)
     assert ":2: on_hand" in caught.value.problems[0]
 
 

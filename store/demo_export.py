@@ -15,29 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from store.demo import demo_orders, generate_products
+from store.order_rows import ORDER_COLUMNS
 
-EXPORT_COLUMNS = (
-    "order_id",
-    "placed_at",
-    "customer_email",
-    "customer_name",
-    "country",
-    "postcode",
-    "language",
-    "status",
-    "total",
-    "currency",
-    "carrier",
-    "tracking_number",
-    "shipped_at",
-    "promised_delivery",
-    "delivered_at",
-    "last_scan_at",
-    "sku",
-    "quantity",
-    "paid_at",
-    "shipment_status",
-)
+EXPORT_COLUMNS = ORDER_COLUMNS  # every column the import reads, in its order
 
 
 def _iso(value: Any) -> str:

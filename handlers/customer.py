@@ -253,11 +253,12 @@ def escalate_reply(
     ticket, created = escalation.escalate(
         services, session, contact, reason=reason, text=text, language=language, order_id=order_id
     )
+    # about the customer's own case: privately when they wrote in a group
     if created:
-        return Reply(escalation.opened_text(services, ticket, language), language=language)
-    return Reply(
-        services.texts.get("escalation.added", language, ticket=ticket.id), language=language
-    )
+        opened = escalation.opened_text(services, ticket, language)
+        return Reply(opened, language=language, private=True)
+    added = services.texts.get("escalation.added", language, ticket=ticket.id)
+    return Reply(added, language=language, private=True)
 
 
 def record_feedback(

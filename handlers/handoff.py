@@ -245,10 +245,14 @@ def customer_message(
         return []
     texts = services.texts
     if entry is None:
-        return [Reply(texts.get("escalation.added", language, ticket=ticket.id), language=language)]
+        added = texts.get("escalation.added", language, ticket=ticket.id)
+        return [Reply(added, language=language, private=True)]  # a ticket is nobody else's
     suggestions.note_bot_answer(services, session, ticket, entry)
     also = texts.get("escalation.added_answered", language, ticket=ticket.id)
-    return [customer.faq_reply(services, entry, language), Reply(also, language=language)]
+    return [
+        customer.faq_reply(services, entry, language),
+        Reply(also, language=language, private=True),
+    ]
 
 
 def _rating_and_open_ticket(

@@ -15,7 +15,7 @@ sane length.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
@@ -81,6 +81,9 @@ class IncomingMessage:
     thread_id: str | None = None  # the staff-side message this one answers (a thread/reply)
     message_id: str | None = None
     truncated: bool = False  # the text was longer than MAX_TEXT_CHARS and was cut
+    # where the sender is reached one to one (their private chat, a Slack DM): a ticket's
+    # replies and order details go there, never to the group the message was written in
+    private_chat_id: str | None = None
 
     def __post_init__(self) -> None:
         """Bound and clean every field a platform filled (see ``handlers/input_bounds.py``)."""
@@ -95,6 +98,7 @@ class IncomingMessage:
             "language_hint": bounds.language_tag(self.language_hint),
             "thread_id": bounds.optional_id(self.thread_id),
             "message_id": bounds.optional_id(self.message_id),
+            "private_chat_id": bounds.optional_id(self.private_chat_id),
             "action": bounds.button_action(self.action),
         }
         for name, value in values.items():
@@ -104,21 +108,9 @@ class IncomingMessage:
     def as_record(self) -> dict[str, Any]:
         """The message as plain JSON data, to store it (the inbox) and read it back later."""
         record: dict[str, Any] = {
-            name: getattr(self, name)
-            for name in (
-                "channel",
-                "user_id",
-                "chat_id",
-                "text",
-                "action",
-                "display_name",
-                "language_hint",
-                "is_staff",
-                "in_staff_chat",
-                "thread_id",
-                "message_id",
-                "truncated",
-            )
+            field.name: getattr(self, field.name)
+            for field in fields(self)
+            if field.name not in ("kind", "command")
         }
         record["kind"] = self.kind.value
         if self.command is not None:

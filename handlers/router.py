@@ -399,7 +399,10 @@ def _where(error: BaseException) -> str:
 
 
 def _author(message: IncomingMessage) -> Author:
-    return Author(message.channel, message.user_id, message.chat_id, message.display_name)
+    """The sender, reached at their private chat: a message written in a group never makes
+    the group the place a ticket's replies or order details go."""
+    reached_at = message.private_chat_id or message.chat_id
+    return Author(message.channel, message.user_id, reached_at, message.display_name)
 
 
 def _first_repeat(messages: Sequence[IncomingMessage]) -> int | None:

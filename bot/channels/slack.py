@@ -300,7 +300,7 @@ class SlackChannel:
         if route.get("response_url"):
             payload.update(response_url=route["response_url"], private_to=message.user_id)
             return payload
-        if reply.private:
+        if reply.private and not message.chat_id.startswith("D"):  # a DM is private already
             payload["private_to"] = message.user_id
         if route.get("thread"):
             payload["reply_to"] = {"chat_id": message.chat_id, "message_id": route["thread"]}

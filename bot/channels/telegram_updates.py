@@ -63,6 +63,7 @@ def to_incoming(update: Update, who: Audience) -> IncomingMessage | None:
         "is_staff": is_staff,
         "in_staff_chat": in_staff_chat,
         "message_id": str(message.message_id),
+        "private_chat_id": str(user.id),  # a user's private chat with a bot has their id
     }
     if in_staff_chat and message.reply_to_message is not None:
         extra["thread_id"] = str(message.reply_to_message.message_id)
@@ -96,6 +97,7 @@ def _button(update: Update, who: Audience) -> IncomingMessage | None:
         is_staff=user.id in who.staff_user_ids or in_staff_chat,
         in_staff_chat=in_staff_chat,
         message_id=str(query.message.message_id) if query.message is not None else None,
+        private_chat_id=str(user.id),
     )
 
 

@@ -277,13 +277,16 @@ class InboxWorker:
         work = [h.replies for h in handled if h.replies]
         if not work:
             return
-        results = await asyncio.gather(
-            *(self.deliverer.send_recorded(self.sender, self.channel, rows) for rows in work)
-        )
-        sent = [row_id for ids in results for row_id in ids]
-        await asyncio.get_running_loop().run_in_executor(
-            self._accept_pool, self.deliverer.mark_sent, sent
-        )
+        loop = asyncio.get_running_loop()
+
+        async def send_and_mark(rows: list[tuple[int, dict[str, Any]]]) -> None:
+            # marked as soon as they are out: a crash between a send and its mark sends that
+            # reply again after its lease (Telegram has no idempotency key), so the window is
+            # kept to one message's, not a whole batch's
+            sent = await self.deliverer.send_recorded(self.sender, self.channel, rows)
+            await loop.run_in_executor(self._accept_pool, self.deliverer.mark_sent, sent)
+
+        await asyncio.gather(*(send_and_mark(rows) for rows in work))
 
     def _prune(self, now: datetime) -> None:
         """Forget handled rows older than the retention, every few minutes when idle."""

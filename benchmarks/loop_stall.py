@@ -29,14 +29,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from telegram_throughput import ROOT, FakeServer, answered, burst
+from telegram_throughput import ROOT, FakeServer, answered, burst, crossdesk
 
 sys.path.insert(0, str(ROOT))
-from bot.app import build_app
-from bot.channels.telegram import TelegramChannel
-from bot.config import Settings
-from bot.delivery import Deliverer
-from tests.fakes.telegram_api import TOKEN
 
 BAR_MS = 50.0
 TICK = 0.005
@@ -88,16 +83,8 @@ async def main_async(customers: int) -> int:
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "stall.db"
         server = await asyncio.to_thread(FakeServer)
-        settings = Settings(
-            store={"url": f"sqlite:///{database}"},
-            telegram={"token": TOKEN, "base_url": server.base_url, "rate_limit": False},
-        )
-        app = build_app(settings, staff_channels=["telegram"])
-        deliverer = Deliverer(app.sessions, {}, clock=app.services.clock)
-        channel = TelegramChannel(settings.telegram, app, deliverer)
-        deliverer.senders[channel.name] = channel.sender
-        await channel.start()
-        worker = asyncio.create_task(deliverer.run_forever())
+        stop_bot = await crossdesk(Path(folder))(server.base_url)  # as the throughput run
+        database = next(Path(folder).glob("crossdesk-*.db"))
         ticker = Ticker()
         try:
             server.control("updates", burst(1, 50))  # warm-up
@@ -118,11 +105,7 @@ async def main_async(customers: int) -> int:
             locked = await ticker.stop()
             elapsed = time.perf_counter() - started
         finally:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
-            await channel.stop()
-            app.close()
+            await stop_bot()
             server.close()
     print(f"longest loop stall, nothing holding the store: {baseline:6.1f} ms")
     print(f"longest loop stall, write lock held 3 x {LOCK_SECONDS:.1f} s:  {locked:6.1f} ms")

@@ -292,17 +292,12 @@ class Deliverer:
     async def run_forever(self, poll_seconds: float = 2.0) -> None:
         """Deliver until cancelled: as soon as a commit in this process queues something (or
         :meth:`wake` is called), and every ``poll_seconds`` for other processes' rows."""
-        loop = asyncio.get_running_loop()
-        self._loop = loop
-
-        def wake_soon() -> None:  # called in whichever thread committed
-            with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
-                loop.call_soon_threadsafe(self.wake)
+        self._loop = asyncio.get_running_loop()
 
         with self.sessions() as session:
             engine = session.get_bind()
         assert isinstance(engine, Engine), "the session factory is bound to an engine"
-        stop_listening = outbox.on_commit(engine, wake_soon)
+        stop_listening = outbox.on_commit(engine, self.wake_threadsafe)
         try:
             await self._deliver_forever(poll_seconds)
         finally:

@@ -116,11 +116,6 @@ class InboxWorker:
         self._task: asyncio.Task[None] | None = None
         self._last_prune: datetime | None = None
 
-    @property
-    def executor(self) -> ThreadPoolExecutor:
-        """Where the router runs; other store work of the channel may run there too."""
-        return self._router_pool
-
     # --- accepting -------------------------------------------------------------------------
 
     async def accept(self, arrivals: Sequence[Arrival]) -> list[bool]:

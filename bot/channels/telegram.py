@@ -408,7 +408,15 @@ class TelegramChannel:
         assert self.audience is not None
         arrivals = []
         for update in updates:
-            message = to_incoming(update, self.audience)
+            try:
+                message = to_incoming(update, self.audience)
+            except Exception as error:  # one strange update must not hold back the others
+                log.warning(
+                    "telegram: update %s could not be understood (%s); skipped",
+                    update.update_id,
+                    type(error).__name__,
+                )
+                continue
             if message is not None:
                 arrivals.append(arrival(message, str(update.update_id)))
         await self.inbox.accept(arrivals)

@@ -165,7 +165,8 @@ def screened(raw: list[Any], bot: ExtBot[Any]) -> tuple[Update, ...]:
             continue
         except Exception as error:
             update_id = data.get("update_id") if isinstance(data, dict) else None
-            size = len(json.dumps(data, ensure_ascii=False, default=str).encode())
+            dumped = json.dumps(data, ensure_ascii=False, default=str)
+            size = len(dumped.encode("utf-8", "surrogatepass"))  # lone surrogates count too
             log.warning(
                 "telegram: update %s could not be read (%d bytes, %s); skipped",
                 update_id,

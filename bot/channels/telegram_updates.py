@@ -107,7 +107,7 @@ def addressed_to_bot(message: Message, who: Audience) -> bool:
     if replied is not None and replied.from_user is not None and replied.from_user.id == who.bot_id:
         return True
     handle = f"@{who.bot_username}".lower()
-    for entity, value in message.parse_entities().items():
+    for entity, value in entity_texts(message):
         if entity.type == MessageEntity.MENTION and value.lower() == handle:
             return True
         if (
@@ -119,6 +119,21 @@ def addressed_to_bot(message: Message, who: Audience) -> bool:
         if entity.type == MessageEntity.BOT_COMMAND and value.lower().endswith(handle):
             return True
     return False
+
+
+def entity_texts(message: Message) -> list[tuple[MessageEntity, str]]:
+    """Each entity of ``message`` with the text it covers.
+
+    Like python-telegram-bot's ``parse_entities``, which counts in UTF-16 as Telegram does,
+    but a lone surrogate in the text (which Telegram does deliver) is carried through instead
+    of raising UnicodeEncodeError; an entity pointing past the text covers what there is.
+    """
+    encoded = (message.text or "").encode("utf-16-le", "surrogatepass")
+    found = []
+    for entity in message.entities:
+        start, end = 2 * entity.offset, 2 * (entity.offset + entity.length)
+        found.append((entity, encoded[start:end].decode("utf-16-le", "surrogatepass")))
+    return found
 
 
 def _without_mention(text: str, username: str) -> str:

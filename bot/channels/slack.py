@@ -41,7 +41,6 @@ from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, build_client
 from bot.delivery import Deliverer
 from bot.inbox_worker import Arrival, InboxWorker, arrival
 from handlers.messages import IncomingMessage, MessageKind, Reply
-from handlers.router import STAFF_COMMAND_NAMES
 
 __all__ = ["SlackChannel", "SlackSetupError"]
 
@@ -82,12 +81,15 @@ class SlackChannel:
         )
         self.bolt.middleware(self._drop_redeliveries)
         self.bolt.middleware(self._accept_messages)
-        for command in sorted(STAFF_COMMAND_NAMES):
-            self.bolt.command(f"/{command}")(self._on_command)
+        # every slash command the app is given goes to the router, which answers one it does
+        # not know with the list of those it does (instead of Bolt's unhandled 404)
+        self.bolt.command(re.compile("^/"))(self._on_command)
         # message events are taken by _accept_messages; the others are acknowledged, so
         # Slack does not retry them
         self.bolt.event(re.compile(".*"))(self._on_other_event)
         self.bolt.action(ACTION_ID)(self._on_action)
+        # a button of a message sent by an older version: acknowledged, nothing to do
+        self.bolt.action(re.compile(".*"))(self._on_unknown_action)
         self.port: int | None = None  # the HTTP port actually listened on, once started
         self._http: BoltHttpServer | None = None
         self._socket_mode: Any = None
@@ -167,6 +169,9 @@ class SlackChannel:
 
     async def _on_other_event(self) -> None:
         return None
+
+    async def _on_unknown_action(self, ack: Callable[..., Awaitable[None]]) -> None:
+        await ack()
 
     async def _on_action(
         self,

@@ -63,9 +63,9 @@ class _Gone(Exception):
 class ReplayMemory:
     """The signed requests of the last five minutes, by timestamp and signature.
 
-    In-process: with several replicas behind a load balancer, a replay that lands on another
-    replica runs there. Closing that needs the shared store (the durable inbox, keyed by
-    platform id, is being built for it); until then one replica, or sticky routing, is safe.
+    In-process, and a first line only: what a replay could make run twice on another replica
+    (a message, a command, a button press) is stored in the shared inbox under its platform
+    key (event ts, trigger id, action ts) and handled once there.
     """
 
     def __init__(self, window: float = REPLAY_WINDOW_SECONDS, memory: int = REPLAY_MEMORY) -> None:
@@ -235,8 +235,25 @@ def _json_object(text: str) -> None:
         value = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested beyond the stack
         raise Refused("malformed body") from None
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or not _well_shaped(value):
         raise Refused("malformed body")
+
+
+def _well_shaped(value: dict[str, Any]) -> bool:
+    """Whether the parts Bolt's listeners and middleware read have the types Slack gives
+    them (a signed body with ``"event": "x"`` once made Bolt's middleware raise)."""
+    if not isinstance(value.get("type", ""), str):
+        return False
+    event = value.get("event", {})
+    if not isinstance(event, dict) or not isinstance(event.get("type", ""), str):
+        return False
+    if value.get("type") == "block_actions":
+        parts = ("user", "team", "channel", "container", "message")
+        if any(not isinstance(value.get(part) or {}, dict) for part in parts):
+            return False
+        actions = value.get("actions", [])
+        return isinstance(actions, list) and all(isinstance(a, dict) for a in actions)
+    return True
 
 
 async def _answer(send: Send, status: int, body: bytes) -> None:

@@ -173,3 +173,15 @@ def test_verified_means_verified_for_the_order_get_order_shows(app: App, linked:
             assert shown is not None
             assert is_verified(session, contact, typed) is (shown.id == linked), typed
         assert not is_verified(session, contact, "AB-2")
+
+
+def test_a_proof_is_checked_against_the_order_get_order_shows(app: App) -> None:
+    with app.sessions() as session, session.begin():
+        session.add_all([_order("AB-1", "upper@example.com"), _order("Ab-1", "mixed@example.com")])
+        contact = _contact(session, "proves")
+        session.flush()
+        assert not verify_order(session, contact, "ab-1", "mixed@example.com", NOW)  # AB-1's
+        assert verify_order(session, contact, "ab-1", "upper@example.com", NOW)
+        assert verify_order(session, contact, "#Ab-1", "MIXED@example.com", NOW)
+        links = session.scalars(select(VerifiedOrder.order_id))
+        assert sorted(links) == ["AB-1", "Ab-1"]

@@ -7,12 +7,18 @@ may hold; the import refuses other ids, and everyone who reads an id out of a me
 stored as the shop writes them (without a leading ``#``, which is optional everywhere) and
 found in any case: :func:`get_order` compares :func:`order_key` with ``upper(id)`` (the index
 ``ix_orders_id_key``), preferring the exact spelling if two ids differ only in case.
+
+Whether an order exists must not show, in the answer or in the time it takes: deciding whether
+a customer may see an order (:func:`is_verified`, :func:`verify_order`) runs the same
+statements and comparisons for an unknown order as for a real one; only after that decision
+is the whole order loaded (:func:`get_order`).
 """
 
 from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select
@@ -25,6 +31,9 @@ MAX_FAILURES = 5  # wrong proofs per contact, and per order, within FAILURE_WIND
 FAILURE_WINDOW = timedelta(minutes=30)
 GLOBAL_FAILURES_PER_MINUTE = 30  # wrong proofs in all before every verification pauses
 GLOBAL_PAUSE = timedelta(minutes=5)
+# what a proof for an order that does not exist is compared with: as long as a real e-mail
+# address and postcode, and never a match (the order is missing whatever the comparison says)
+_NO_ORDER = ("no-such-order@example.invalid", "00000")
 ORDER_ID_MAX_CHARS: int = Order.__table__.c.id.type.length  # type: ignore[attr-defined]
 # letters, digits, "-", "/", "_"; a letter or digit at both ends
 ORDER_ID_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9/_-]*[A-Za-z0-9])?")
@@ -57,36 +66,77 @@ def _key_matches(order_id: str) -> ColumnElement[bool]:
     return func.upper(Order.id) == order_key(order_id)
 
 
-def get_order(session: Session, order_id: str) -> Order | None:
-    """The order ``order_id`` names (any case, ``#`` optional) with items and shipment, or None."""
-    found = session.scalars(
-        select(Order)
-        .where(_key_matches(order_id))
-        .options(selectinload(Order.items), selectinload(Order.shipment))
-    ).all()
+def _preferred(ids: Iterable[str], order_id: str) -> str | None:
+    """Of the ids that match ``order_id`` in any case, the one it names, or None if none do.
+
+    The exact spelling if it is among them, else the first in code-point order (decided here,
+    not by SQL ``ORDER BY``, whose order of "AB-1" and "Ab-1" depends on the collation). Every
+    look-up goes through this one rule, so "verified" always means verified for the order
+    :func:`get_order` would show.
+    """
+    found = set(ids)
     wanted = order_id.strip().lstrip("#")
-    exact = [order for order in found if order.id == wanted]
-    ranked = exact or sorted(found, key=lambda order: order.id)
-    return ranked[0] if ranked else None
+    if wanted in found:
+        return wanted
+    return min(found) if found else None
+
+
+def get_order(session: Session, order_id: str) -> Order | None:
+    """The order ``order_id`` names (any case, ``#`` optional) with items and shipment, or None.
+
+    This loads everything about the order, so it costs more for an order that exists: call it
+    only where the caller may see the order (staff, or a customer who proved it is theirs),
+    never to decide whether to show it (see :func:`is_verified` and :func:`verify_order`).
+    """
+    found = {
+        order.id: order
+        for order in session.scalars(
+            select(Order)
+            .where(_key_matches(order_id))
+            .options(selectinload(Order.items), selectinload(Order.shipment))
+        )
+    }
+    chosen = _preferred(found, order_id)
+    return found[chosen] if chosen is not None else None
 
 
 def is_verified(session: Session, contact: Contact, order_id: str) -> bool:
-    """Whether ``contact`` has proven it owns the order ``order_id`` names."""
-    order = get_order(session, order_id)
-    return order is not None and session.get(VerifiedOrder, (contact.id, order.id)) is not None
+    """Whether ``contact`` has proven it owns the order ``order_id`` names.
+
+    One statement whether the order exists or not, whether it is linked or not: the ids that
+    match ``order_id``, each with whether ``contact`` proved it. Loading the order first (as
+    this once did) ran more statements for a real order than for an unknown one, and the time
+    that took told a guesser which order numbers exist.
+    """
+    rows = session.execute(
+        select(Order.id, VerifiedOrder.order_id.is_not(None))
+        .outerjoin(
+            VerifiedOrder,
+            (VerifiedOrder.order_id == Order.id) & (VerifiedOrder.contact_id == contact.id),
+        )
+        .where(_key_matches(order_id))
+    ).all()
+    linked = {found: bool(proven) for found, proven in rows}
+    chosen = _preferred(linked, order_id)
+    return chosen is not None and linked[chosen]
 
 
 def _normalise_postcode(value: str) -> str:
     return re.sub(r"[\s-]", "", value).upper()
 
 
-def proof_matches(order: Order, proof: str) -> bool:
-    """Whether ``proof`` is the order's e-mail (any case) or postcode (spaces ignored)."""
+def proof_matches(email: str, postcode: str, proof: str) -> bool:
+    """Whether ``proof`` is ``email`` (any case) or ``postcode`` (spaces and hyphens ignored).
+
+    Both comparisons run whatever ``proof`` looks like, each with :func:`hmac.compare_digest`
+    on UTF-8 bytes (it refuses a ``str`` outside ASCII, such as "jörg@exämple.com"), so the
+    time taken tells neither how much of a guess was right nor which kind of proof it was.
+    """
     proof = proof.strip()
-    if "@" in proof:
-        return hmac.compare_digest(proof.lower(), order.email.strip().lower())
+    by_email = hmac.compare_digest(proof.lower().encode(), email.strip().lower().encode())
     candidate = _normalise_postcode(proof)
-    return bool(candidate) and hmac.compare_digest(candidate, _normalise_postcode(order.postcode))
+    by_postcode = hmac.compare_digest(candidate.encode(), _normalise_postcode(postcode).encode())
+    return by_email if "@" in proof else (bool(candidate) and by_postcode)
 
 
 def locked_until(
@@ -134,18 +184,30 @@ def verify_order(
 ) -> bool:
     """Check ``proof`` for ``order_id``; link the order to the contact on success.
 
-    An unknown order and a wrong proof fail alike, so nobody learns which order numbers exist.
+    An unknown order and a wrong proof fail alike, and take the same work: one lean query
+    (only what the proof is checked against) in every case, and for an order that does not
+    exist the same comparisons against stand-in values that no order is asked about. The
+    caller loads the whole order only after a success, when showing it is the right answer.
     """
-    order = get_order(session, order_id)
-    if order is not None and proof_matches(order, proof):
+    rows = session.execute(
+        select(Order.id, Order.email, Order.postcode, Order.customer_id).where(
+            _key_matches(order_id)
+        )
+    ).all()
+    by_id = {row.id: row for row in rows}
+    chosen = _preferred(by_id, order_id)
+    row = by_id[chosen] if chosen is not None else None
+    email, postcode = (row.email, row.postcode) if row is not None else _NO_ORDER
+    matched = proof_matches(email, postcode, proof)  # compared even when there is no order
+    if row is not None and matched:
         # keyed by (contact, order): a proof given twice at once leaves one row, no error
         session.execute(
             insert_ignoring(session, VerifiedOrder, ["contact_id", "order_id"]).values(
-                contact_id=contact.id, order_id=order.id, verified_at=now
+                contact_id=contact.id, order_id=row.id, verified_at=now
             )
         )
         if contact.customer_id is None:
-            contact.customer_id = order.customer_id
+            contact.customer_id = row.customer_id
         return True
     record_failure(session, contact, order_id, now)
     return False

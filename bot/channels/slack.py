@@ -5,7 +5,9 @@ card's thread reach the customer, buttons claim and resolve, and the slash comma
 ``/order``, ``/stock``, ``/tickets`` and ``/alerts`` look things up (register them in the Slack
 app with the request URL ``https://<host>/slack/events``, like the event and interactivity
 URLs). Customers may write in ``slack.customer_channels`` (Slack Connect) and, with
-``slack.direct_messages``, to the bot directly.
+``slack.direct_messages``, to the bot directly. A customer channel is shared: what belongs to
+one customer (order details, a ticket's replies) is shown to that customer alone there
+(ephemeral), never posted for the channel, at the top or in a thread.
 
 The Slack app needs the bot scopes ``chat:write``, ``commands``, ``users:read``,
 ``channels:read``, ``groups:read`` and ``channels:history`` / ``groups:history`` / ``im:history``,
@@ -37,7 +39,7 @@ from bot.channels.settings import SlackSettings
 from bot.channels.slack_directory import SeenEvents, SlackDirectory
 from bot.channels.slack_http import EVENTS_PATH, BoltHttpServer, SlackSetupError
 from bot.channels.slack_render import ACTION_ID, action_of, plain_text, reply_rows
-from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, build_client
+from bot.channels.slack_sender import LIBRARY_LOG, SlackSender, build_client, private_in
 from bot.delivery import Deliverer
 from bot.inbox_worker import Arrival, InboxWorker, arrival
 from handlers.messages import IncomingMessage, MessageKind, Reply
@@ -192,6 +194,15 @@ class SlackChannel:
         is_dm = channel_type == "im" or channel.startswith("D")
         return self.settings.direct_messages and is_dm
 
+    def _private_chat(self, channel: str, channel_type: str | None, user: str) -> str | None:
+        """Where ``user``, writing in ``channel``, is reached privately: in a shared customer
+        channel, shown to them alone there (:func:`private_in`); a DM is private already, and
+        the staff channel is not where customers are reached (None: the chat itself)."""
+        is_dm = channel_type == "im" or channel.startswith("D")
+        if is_dm or channel == self.settings.staff_channel:
+            return None
+        return private_in(channel, user)
+
     async def _command_message(self, command: dict[str, Any]) -> IncomingMessage:
         user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
         text = f"{command.get('command', '')} {plain_text(str(command.get('text') or ''))}"
@@ -208,6 +219,7 @@ class SlackChannel:
             # the slash commands are staff tools; only where customers are served do they
             # mean what a customer's /order means
             in_staff_chat=not self._serves_customers(channel, None),
+            private_chat_id=self._private_chat(channel, None, user),
         )
 
     async def _message_of(self, event: dict[str, Any]) -> IncomingMessage | None:
@@ -235,6 +247,7 @@ class SlackChannel:
             "in_staff_chat": staff_chat,
             "thread_id": thread_ts,
             "message_id": ts,
+            "private_chat_id": self._private_chat(channel, event.get("channel_type"), user),
         }
         if not text.strip() and event.get("files"):
             return IncomingMessage(CHANNEL, user, channel, kind=MessageKind.NON_TEXT, **extra)
@@ -266,6 +279,7 @@ class SlackChannel:
             in_staff_chat=staff_chat,
             thread_id=thread_ts,
             message_id=message_ts,
+            private_chat_id=self._private_chat(channel, None, user),
         )
         route: dict[str, Any] = {
             "origin": "action",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -97,6 +98,29 @@ def api_error(exc: SlackApiError) -> Exception:
     return SlackSendError(f"slack error {code} (HTTP {status})")
 
 
+# "<user>@<channel>": Slack's ids hold letters and digits only, so "@" cannot be part of one
+_PRIVATE = "@"
+
+
+def private_in(channel: str, user: str) -> str:
+    """The address that reaches ``user`` privately in the shared ``channel``.
+
+    Everyone in a shared channel reads what is posted there, at the top or in a thread, so the
+    channel is no place for what belongs to one customer (a ticket's replies, order details).
+    The listener gives a customer who writes in a shared channel this address as their private
+    chat; what is sent to it is shown to ``user`` only, in that channel (``chat.postEphemeral``).
+    A DM needs none: it is private already.
+    """
+    return f"{user}{_PRIVATE}{channel}"
+
+
+def parse_private(address: str) -> tuple[str, str | None]:
+    """``(channel, user)`` of an address made by :func:`private_in`; ``(address, None)`` for
+    a plain channel, DM or user id."""
+    user, sep, channel = address.partition(_PRIVATE)
+    return (channel, user) if sep and user and channel else (address, None)
+
+
 class SlackSender:
     """Renders Outgoing messages as Block Kit and posts, threads or updates them."""
 
@@ -119,7 +143,10 @@ class SlackSender:
         """Post (or, with ``edit``, update) one message; where it landed, None if empty or
         ephemeral. A reply with a ``response_url`` goes through it (posted instead if Slack
         refuses the URL: it expires after 30 minutes and five uses); one ``private_to`` a
-        person is shown to that person only."""
+        person is shown to that person only, as is one sent to a :func:`private_in` address."""
+        channel, user = parse_private(message.to)
+        if user is not None:
+            message = replace(message, to=channel, private_to=user)
         if message.response_url:
             try:
                 await self.respond(

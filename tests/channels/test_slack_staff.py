@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.channels.slack_render import escape
+from bot.channels.slack_sender import private_in
 from handlers.messages import IncomingMessage
 from store.clock import ManualClock
 from store.models import OutboxMessage, Ticket
@@ -29,11 +30,20 @@ from tests.channels.slack_harness import (
     section_text,
     send,
 )
+from tests.fakes.slack_api import FakeSlack
 
 
 def open_ticket(desk: Desk) -> None:
-    """The customer asks for a person (through the router, as the Slack listener would)."""
-    message = IncomingMessage.from_text("slack", CUSTOMER, CUSTOMERS, "/human", display_name="Dana")
+    """The customer asks for a person in the shared channel (through the router, as the Slack
+    listener would: reached privately there)."""
+    message = IncomingMessage.from_text(
+        "slack",
+        CUSTOMER,
+        CUSTOMERS,
+        "/human",
+        display_name="Dana",
+        private_chat_id=private_in(CUSTOMERS, CUSTOMER),
+    )
     assert desk.app.router.handle(message)
 
 
@@ -45,6 +55,15 @@ async def post_card(desk: Desk) -> dict[str, Any]:
     assert len(cards) == 1
     ts = next(ts for (channel, ts) in desk.slack.messages if channel == STAFF_CHANNEL)
     return desk.slack.messages[(STAFF_CHANNEL, ts)]
+
+
+def told_privately(slack: FakeSlack) -> list[dict[str, Any]]:
+    """What was shown to the customer alone in the shared channel (ephemeral)."""
+    return [
+        c.params
+        for c in slack.calls_to("chat.postEphemeral")
+        if (c.params["channel"], c.params["user"]) == (CUSTOMERS, CUSTOMER)
+    ]
 
 
 @asynccontextmanager
@@ -77,13 +96,14 @@ async def test_claim_button_updates_the_card_and_tells_the_customer(desk: Desk) 
         thread = await desk.slack.wait_for(
             lambda s: [p for p in posts_to(s, STAFF_CHANNEL) if p.get("thread_ts") == card["ts"]]
         )
-        told = await desk.slack.wait_for(lambda s: posts_to(s, CUSTOMERS))
+        told = await desk.slack.wait_for(lambda s: told_privately(s))
     assert updates[0].params["ts"] == card["ts"] and updates[0].params["channel"] == STAFF_CHANNEL
     updated = desk.slack.messages[(STAFF_CHANNEL, card["ts"])]
     assert claimed_by in section_text(updated)
     assert "claim:1" not in [e["value"] for e in buttons_of(updated)]  # nobody can claim twice
     assert section_text(thread[0]) == claimed_by
     assert "Li Wei" in section_text(told[0])
+    assert not posts_to(desk.slack, CUSTOMERS)  # nothing of the ticket for the whole channel
     assert (ticket(desk).state, ticket(desk).assignee) == ("claimed", "Li Wei")
 
 
@@ -97,7 +117,7 @@ async def test_staff_thread_reply_reaches_the_customer_unescaped_once(desk: Desk
         )
         assert await send(desk, reply) == 200
         relayed = await desk.slack.wait_for(
-            lambda s: [p for p in posts_to(s, CUSTOMERS) if "Replacement" in section_text(p)]
+            lambda s: [p for p in told_privately(s) if "Replacement" in section_text(p)]
         )
         # answering a ticket claims it: the card shows who
         await desk.slack.wait_for(lambda s: s.calls_to("chat.update"))

@@ -40,6 +40,36 @@ class Call:
 
     method: str
     params: dict[str, Any]
+    error: str | None = None  # what the fake refused it with, as Slack would
+
+
+MAX_TEXT = 40_000  # Slack truncates or refuses longer message texts
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+
+
+def refusal(params: dict[str, Any]) -> str | None:
+    """The error Slack answers a message with (``None``: accepted), for the limits it enforces
+    on posts, updates and ``response_url`` answers."""
+    text = params.get("text")
+    blocks = params.get("blocks") or []
+    try:
+        json.dumps(params, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "invalid_arguments"  # a lone surrogate is not UTF-8
+    if isinstance(text, str) and len(text) > MAX_TEXT:
+        return "msg_too_long"
+    if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
+        return "invalid_blocks"
+    for block in blocks:
+        shown = (block.get("text") or {}).get("text", "") if isinstance(block, dict) else ""
+        limit = MAX_HEADER_TEXT if block.get("type") == "header" else MAX_SECTION_TEXT
+        if not isinstance(shown, str) or len(shown) > limit:
+            return "invalid_blocks"
+    if not text and not blocks:
+        return "no_text"
+    return None
 
 
 @dataclass
@@ -165,7 +195,12 @@ async def running_fake_slack() -> AsyncIterator[FakeSlack]:
             and request.headers.get("Authorization") != f"Bearer {TOKEN}"
         ):
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        await record(Call(method, params))
+        call = Call(method, params)
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            call.error = refusal(params)
+        await record(call)
+        if call.error is not None:
+            return web.json_response({"ok": False, "error": call.error})
         script = state.scripted.get(method)
         if script:
             failure = script[0]
@@ -182,7 +217,11 @@ async def running_fake_slack() -> AsyncIterator[FakeSlack]:
         return web.json_response(state.answer(method, params))
 
     async def respond(request: web.Request) -> web.Response:
-        await record(Call(f"respond/{request.match_info['name']}", await request.json()))
+        call = Call(f"respond/{request.match_info['name']}", await request.json())
+        call.error = refusal(call.params)
+        await record(call)
+        if call.error is not None:
+            return web.Response(status=400, text=call.error)
         return web.Response(text="ok")
 
     async def socket_mode(request: web.Request) -> web.WebSocketResponse:

@@ -98,6 +98,7 @@ class FakeTelegram(UpdateFactory):
         app.router.add_get("/_fake/stats", self._control_stats)
         app.router.add_post("/_fake/reset", self._control_reset)
         app.router.add_get("/_fake/sent", self._control_sent)
+        app.router.add_get("/_fake/calls", self._control_calls)
         return app
 
     async def start(
@@ -364,6 +365,17 @@ class FakeTelegram(UpdateFactory):
         for message in self.sent:
             by_chat.setdefault(str(message.chat_id), []).append(message.text)
         return web.json_response(by_chat)
+
+    async def _control_calls(self, request: web.Request) -> web.Response:
+        """Calls of one method (``?method=``; every method but getUpdates when absent): their
+        answer status and parameters, in order."""
+        method = request.query.get("method")
+        calls = [
+            {"method": call.method, "status": call.status, "params": call.params}
+            for call in self.calls
+            if (call.method == method if method else call.method != "getUpdates")
+        ]
+        return web.json_response(calls)
 
     async def _control_reset(self, request: web.Request) -> web.Response:
         self.calls.clear()

@@ -69,6 +69,14 @@ def parse_html(text: str) -> str:
     return "".join(out)
 
 
+def _utf8(text: str) -> None:
+    """Telegram refuses a string that is not valid UTF-8 (a lone surrogate, for one)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "Bad Request: strings must be encoded in UTF-8") from None
+
+
 def chat_id_of(params: dict[str, Any]) -> int:
     """The numeric chat a request addresses."""
     try:
@@ -80,6 +88,7 @@ def chat_id_of(params: dict[str, Any]) -> int:
 def checked_text(params: dict[str, Any]) -> tuple[str, str, str | None]:
     """The visible text, the text as sent, and the parse mode of a message to send."""
     raw = str(params.get("text", ""))
+    _utf8(raw)
     parse_mode = params.get("parse_mode") or None
     text = parse_html(raw) if parse_mode == "HTML" else raw
     if parse_mode not in (None, "HTML"):
@@ -102,6 +111,7 @@ def checked_buttons(markup: Any) -> list[list[tuple[str, str]]]:
             data = button.get("callback_data", "")
             if not button.get("text"):
                 raise ApiError(400, "Bad Request: BUTTON_TEXT_EMPTY")
+            _utf8(str(button["text"]))
             if not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA:
                 raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
             buttons.append((button["text"], data))

@@ -47,6 +47,9 @@ class UpdateFactory:
     def push(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue an update (its update_id is assigned here) and wake any long poll."""
         update = {"update_id": next(self._update_ids), **update}
+        query = update.get("callback_query")
+        if isinstance(query, dict) and "id" in query:
+            self._open_callbacks.add(str(query["id"]))  # Telegram waits for its answer
         self.updates.append(update)
         self._new_update.set()
         return update
@@ -132,7 +135,6 @@ class UpdateFactory:
     ) -> dict[str, Any]:
         """Push a button press on ``message`` (one the bot sent)."""
         query_id = str(next(self._callback_ids))
-        self._open_callbacks.add(query_id)
         return self.push(
             {
                 "callback_query": {

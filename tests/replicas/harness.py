@@ -48,8 +48,18 @@ class Replica:
     """One ``crossdesk run`` process."""
 
     def __init__(
-        self, folder: Path, name: str, store_url: str, fake: FakeServer, *, webhook: bool
+        self,
+        folder: Path,
+        name: str,
+        store_url: str,
+        fake: FakeServer,
+        *,
+        webhook: bool,
+        settings: dict[str, dict[str, Any]] | None = None,
+        environment: dict[str, str] | None = None,
     ) -> None:
+        """``settings`` adds to (or overrides) the config file's sections; ``environment``
+        adds variables (secrets) to the process's environment."""
         self.name = name
         self.port = free_port() if webhook else None
         self.url = f"http://127.0.0.1:{self.port}/telegram" if webhook else None
@@ -66,17 +76,16 @@ class Replica:
                 webhook_listen="127.0.0.1",
                 webhook_port=self.port,
             )
+        sections: dict[str, dict[str, Any]] = {
+            "store": {"url": store_url},
+            "telegram": telegram,
+            "alerts": {"enabled": False},
+        }
+        for section, values in (settings or {}).items():
+            sections[section] = {**sections.get(section, {}), **values}
         self.config = folder / f"{name}.toml"
-        self.config.write_text(
-            _toml(
-                {
-                    "store": {"url": store_url},
-                    "telegram": telegram,
-                    "alerts": {"enabled": False},
-                }
-            ),
-            encoding="utf-8",
-        )
+        self.config.write_text(_toml(sections), encoding="utf-8")
+        self.environment = dict(environment or {})
         self.log = folder / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -87,6 +96,7 @@ class Replica:
             CROSSDESK_TELEGRAM__WEBHOOK_SECRET=SECRET,
             PYTHONPATH=str(ROOT),
         )
+        environment.update(self.environment)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot", "--config", str(self.config), "run"],
@@ -131,6 +141,13 @@ class Replica:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait(timeout=10)
+
+    def rss_kib(self) -> int:
+        """The process's resident memory now, in KiB (Linux's /proc)."""
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status").read_text(encoding="ascii")
+        line = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
+        return int(line.split()[1])
 
     def tracebacks(self) -> int:
         return self.log.read_text(encoding="utf-8", errors="replace").count("Traceback")

@@ -44,7 +44,10 @@ class Command:
         return " ".join(self.args)
 
 
-_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.DOTALL)
+# Telegram's command names are letters, digits and "_"; Slack's may hold "-" too
+_COMMAND = re.compile(
+    r"^/([A-Za-z0-9_][A-Za-z0-9_-]{0,31})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.DOTALL
+)
 
 
 def parse_command(text: str) -> Command | None:

@@ -26,6 +26,7 @@ balancer a retry or replay that lands on another replica is processed there too.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -49,6 +50,9 @@ __all__ = ["SlackChannel", "SlackSetupError"]
 log = logging.getLogger(__name__)
 CHANNEL = "slack"
 MAX_TEXT = 40_000  # Slack's own limit on a message's text
+# Slack shows the person an error when a command or button is not acknowledged within 3 s,
+# and never sends it again: past this, acknowledge while the inbox finishes storing it
+ACK_WITHIN_SECONDS = 2.5
 CUSTOMER_SUBTYPES = {None, "file_share", "thread_broadcast"}  # others are edits, joins, bots...
 
 
@@ -75,6 +79,7 @@ class SlackChannel:
         self.inbox = InboxWorker(app, CHANNEL, self, self.sender, deliverer)
         self.directory = SlackDirectory(self.client, settings, app.services.clock)
         self.seen = SeenEvents()
+        self._late: set[asyncio.Future[None]] = set()  # stores outliving their acknowledgement
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=settings.signing_secret or "",
@@ -126,6 +131,8 @@ class SlackChannel:
         if self._http is not None:
             await self._http.stop()
             self._http = None
+        if self._late:  # acknowledged already: let them reach the inbox
+            await asyncio.wait(set(self._late), timeout=10)
         await self.inbox.stop()
 
     # --- Bolt listeners: acknowledge at once, work afterwards ------------------------------
@@ -160,14 +167,39 @@ class SlackChannel:
     async def _on_command(
         self, ack: Callable[..., Awaitable[None]], command: dict[str, Any], body: dict[str, Any]
     ) -> None:
-        message = await self._command_message(command)
-        route = {
-            "origin": "command",
-            "response_url": str(command.get("response_url") or ""),
-        }
-        key = f"command:{body.get('trigger_id') or command.get('trigger_id') or id(command)}"
-        await self.inbox.accept([arrival(message, key, route)])
+        async def store() -> None:
+            message = await self._command_message(command)
+            route = {
+                "origin": "command",
+                "response_url": str(command.get("response_url") or ""),
+            }
+            key = f"command:{body.get('trigger_id') or command.get('trigger_id') or id(command)}"
+            await self.inbox.accept([arrival(message, key, route)])
+
+        await self._stored_in_time(store(), "command")
         await ack()
+
+    async def _stored_in_time(self, storing: Awaitable[None], what: str) -> None:
+        """Wait for ``storing`` (look-ups, then the inbox) up to :data:`ACK_WITHIN_SECONDS`.
+
+        A failure within that time is raised (nothing is acknowledged, the person sees Slack's
+        error); past it, the caller acknowledges while the store finishes: a slow store must
+        not turn a command that will be answered into an error on the person's screen.
+        """
+        task = asyncio.ensure_future(storing)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), ACK_WITHIN_SECONDS)
+        except TimeoutError:
+            log.info("slack: storing a %s is slow; acknowledged while it finishes", what)
+            self._late.add(task)
+            task.add_done_callback(self._stored_late)
+
+    def _stored_late(self, task: asyncio.Future[None]) -> None:
+        self._late.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            log.warning("slack: a request acknowledged late was not stored: %s",
+                        type(error).__name__)  # fmt: skip
 
     async def _on_other_event(self) -> None:
         return None
@@ -181,9 +213,12 @@ class SlackChannel:
         body: dict[str, Any],
         action: dict[str, Any],
     ) -> None:
-        accepted = await self._action_arrival(body, action)
-        if accepted is not None:
-            await self.inbox.accept([accepted])
+        async def store() -> None:
+            accepted = await self._action_arrival(body, action)
+            if accepted is not None:
+                await self.inbox.accept([accepted])
+
+        await self._stored_in_time(store(), "button press")
         await ack()
 
     # --- Slack payloads -> IncomingMessage ---------------------------------------------------
@@ -296,6 +331,8 @@ class SlackChannel:
 
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait (up to ``timeout``) until what has arrived is answered."""
+        if self._late:
+            await asyncio.wait(set(self._late), timeout=timeout)
         await self.inbox.settle(timeout)
 
     def outgoing(

@@ -7,6 +7,7 @@ reason, and Bolt never sees them; a replayed signed request is acknowledged and 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from tests.channels.slack_harness import (
     STAFF,
     STAFF_CHANNEL,
     Desk,
+    button,
     command,
     event,
     posts_to,
@@ -197,3 +199,36 @@ def test_the_replay_memory_forgets_what_went_stale_and_stays_bounded() -> None:
     for n in range(10):
         memory.first_time(2000 + n, "v0=b", now=2000)
     assert len(memory._until) == 3
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type": "event_callback", "event_id": "Ev1", "event": "x"}',
+        b'{"type": ["event_callback"], "event": {}}',
+        b'{"type": "event_callback", "event": {"type": 7}}',
+    ],
+    ids=["event a string", "type a list", "event type a number"],
+)
+async def test_a_signed_body_of_the_wrong_shape_is_refused_without_a_traceback(
+    desk: Desk, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    status, _ = await _post(desk, body, _signed(body, JSON))
+    assert status == 401
+    _no_traceback(caplog)
+    assert not desk.slack.calls
+
+
+async def test_an_unknown_command_gets_an_answer_and_an_unknown_button_an_ack(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = desk.slack.response_url("unknown")
+    body = command("/crossdesk-nonsense", "", STAFF, STAFF_CHANNEL, url)
+    assert (await _post(desk, body, _signed(body)))[0] == 200
+    answer = await desk.slack.wait_for(lambda s: s.calls_to("respond/unknown"))
+    assert "/help" in json.dumps(answer[0].params, ensure_ascii=False)  # what to try instead
+    press = button(STAFF, STAFF_CHANNEL, {"ts": "1.1"}, {"action_id": "old", "value": "x"})
+    assert (await _post(desk, press, _signed(press)))[0] == 200
+    await desk.channel.settle()
+    assert "Unhandled request" not in caplog.text
+    _no_traceback(caplog)

@@ -203,3 +203,22 @@ async def test_an_unparseable_update_is_skipped_once_and_the_next_answered(
     with tg_app.sessions() as session:
         logged = list(session.scalars(select(ConversationEntry.text)))
     assert any(theirs in text for text in logged) and not any(mine in text for text in logged)
+
+
+async def test_a_group_mention_with_a_lone_surrogate_is_answered_and_stalls_nobody(
+    tg_app: App, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram delivers lone surrogates; reading the mention's entity once raised while the
+    fetched answer was stored, and polling fetched that answer again and again."""
+    handle = "@" + fake.username
+    text = f"{handle} How do I return an item? \ud800"
+    mention = [{"type": "mention", "offset": 0, "length": len(handle)}]
+    async with running_channel(tg_app, fake):
+        fake.message(33, text, chat_id=-1003300, entities=mention)
+        fake.message(34, QUESTION)
+        await fake.wait_sent(34)
+        await fake.wait_sent(-1003300)
+        await fake.wait_for(lambda: not fake.updates, what="every update acknowledged")
+    assert fake.sent_to(-1003300)[0].text == expected(tg_app)
+    assert set(fake.returned.values()) == {1}  # each fetched once
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

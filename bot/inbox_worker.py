@@ -53,7 +53,6 @@ MAX_BATCH = 128  # messages per router call; bounds the time one transaction hol
 POSTGRES_BATCHES = 2
 ATTEMPTS = 4  # handling attempts before a message is answered with the fallback
 RETRY_DELAYS = (1.0, 5.0, 30.0)  # seconds before the 2nd, 3rd, 4th attempt
-REPLY_LEASE = timedelta(seconds=120)  # the delivery worker leaves a fresh reply alone so long
 POLL_SECONDS = 1.0  # looking for rows another process left, when nothing wakes the worker
 STORE_DOWN_SECONDS = 2.0  # waiting before the next try when the store cannot be reached
 PRUNE_EVERY = timedelta(minutes=10)
@@ -93,15 +92,15 @@ class InboxWorker:
         answering: Answering,
         sender: Sender,
         deliverer: Deliverer,
-        *,
-        retention: timedelta = timedelta(hours=48),
     ) -> None:
         self.app = app
         self.channel = channel
         self.answering = answering
         self.sender = sender
         self.deliverer = deliverer
-        self.retention = retention
+        store = app.settings.store
+        self.retention = timedelta(hours=store.inbox_retention_hours)
+        self.reply_lease = timedelta(seconds=store.reply_lease_seconds)
         self.clock = app.services.clock
         threads = router_threads(app.engine.dialect.name)
         self._parallel = threads
@@ -317,7 +316,7 @@ class InboxWorker:
                 kind="reply",
                 payload=payload,
                 now=now,
-                available_at=now + REPLY_LEASE,
+                available_at=now + self.reply_lease,
             )
             assert row is not None  # no dedupe key: always added
             recorded.append((row.id, payload))

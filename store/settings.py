@@ -23,3 +23,17 @@ class StoreSettings(BaseModel):
         description="SQLite: seconds a write waits for another's lock (an import, the bot) "
         "before the customer is asked to send the message again.",
     )
+    inbox_retention_hours: float = Field(
+        default=48.0,
+        ge=1,
+        le=24 * 90,
+        description="How long a handled update stays in the inbox, so that a redelivery of it "
+        "(Telegram, Slack) is recognised and not answered again.",
+    )
+    reply_lease_seconds: float = Field(
+        default=120.0,
+        ge=10,
+        le=3600,
+        description="How long a reply being sent is left to the process sending it before "
+        "the delivery worker (of any replica) sends it instead: the wait after a crash.",
+    )

@@ -61,6 +61,8 @@ def test_secret_in_file_is_refused_with_the_variable_to_use(tmp_path: Path) -> N
         ('[support]\ndefault_language = "ja"\nlanguages = ["en"]\n', "support", "default_language"),
         ("[store]\nurl = 5\n", "store.url", "string"),
         ('[support]\ntimezone = "Mars/Base"\n', "support.timezone", "Europe/Berlin"),
+        ("[store]\nreply_lease_seconds = 1\n", "store.reply_lease_seconds", "10"),
+        ("[store]\ninbox_retention_hours = 0\n", "store.inbox_retention_hours", "1"),
     ],
 )
 def test_errors_name_the_key_and_the_fix(tmp_path: Path, text: str, key: str, hint: str) -> None:

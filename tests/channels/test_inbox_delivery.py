@@ -5,16 +5,22 @@ person's messages are answered in order even when two replicas receive them."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
-from bot.app import App, Knowledge
-from bot.inbox_worker import arrival
-from handlers.messages import IncomingMessage
+from bot.app import App, Knowledge, build_app
+from bot.channels.console import ConsoleSender
+from bot.config import Settings
+from bot.delivery import Deliverer
+from bot.inbox_worker import InboxWorker, arrival
+from handlers.messages import IncomingMessage, Reply
 from store import inbox
 from store.clock import ManualClock
-from store.models import Contact, ConversationEntry, InboxItem
+from store.models import Contact, ConversationEntry, InboxItem, OutboxMessage
 from tests.channels.slack_harness import (
     CUSTOMER,
     CUSTOMERS,
@@ -147,3 +153,34 @@ async def test_a_slack_event_retried_to_another_replica_is_handled_once(
             rows = session.scalars(select(InboxItem)).all()
             assert [(row.key, row.state) for row in rows] == [("message:CCUSTOMERS:7.1", "done")]
     assert len(posts_to(slack, CUSTOMERS)) == 1
+
+
+class _PlainAnswers:
+    """A channel's part of answering (see ``bot.inbox_worker.Answering``): text to the chat."""
+
+    def outgoing(
+        self, message: IncomingMessage, route: dict[str, Any], reply: Reply
+    ) -> dict[str, Any]:
+        return {"to": message.chat_id, "text": reply.text}
+
+
+def test_the_reply_lease_and_the_retention_come_from_the_store_settings(
+    db_url: str, knowledge: Knowledge, clock: ManualClock
+) -> None:
+    settings = Settings(
+        store={"url": db_url, "reply_lease_seconds": 45, "inbox_retention_hours": 6}
+    )
+    app = build_app(settings, clock=clock, staff_channels=["console"], knowledge=knowledge)
+    try:
+        deliverer = Deliverer(app.sessions, {})
+        sender = ConsoleSender(io.StringIO())
+        worker = InboxWorker(app, "console", _PlainAnswers(), sender, deliverer)
+        assert worker.retention == timedelta(hours=6)
+        message = IncomingMessage.from_text("console", "u1", "u1", "hello")
+        with app.sessions() as session, session.begin():
+            worker.record_replies(session, message, {}, [Reply("hi")])
+        with app.sessions() as session:
+            row = session.scalars(select(OutboxMessage)).one()
+            assert row.available_at - clock() == timedelta(seconds=45)
+    finally:
+        app.close()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.cli_args import (
     OneLineParser,
+    UserError,
     add_common_options,
     existing_file,
     existing_folder,
@@ -26,6 +27,7 @@ from bot.cli_args import (
     whole_number,
 )
 from bot.config import SECRETS, ConfigError, Settings, config_path, load_settings
+from bot.kb_cli import cmd_kb_check, cmd_kb_export, cmd_kb_import
 from bot.logs import configure_logging
 from knowledge.kb import KnowledgeBaseError
 from store.db import StoreError
@@ -37,10 +39,6 @@ if TYPE_CHECKING:
 Command = Callable[[argparse.Namespace, Settings], int]
 MAX_DEMO_ORDERS = 10_000_000
 MAX_DEMO_PRODUCTS = 1_000_000
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line."""
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -189,81 +187,6 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.evaluation import evaluate_file
 
     return evaluate_file(settings, args.file, args)
-
-
-def cmd_kb_check(args: argparse.Namespace, settings: Settings) -> int:
-    from knowledge.kb import check_knowledge_base
-
-    path = args.path or settings.support.knowledge_base
-    problems = check_knowledge_base(path)
-    for problem in problems:
-        print(problem)
-    where = path or "the demo knowledge base"
-    if problems:
-        print(f"{len(problems)} problem(s) in {where}", file=sys.stderr)
-        return 1
-    print(f"{where}: ok")
-    if path:
-        _print_topic_suggestions(settings, Path(path))
-    return 0
-
-
-def _print_topic_suggestions(settings: Settings, path: Path) -> None:
-    """Which library topic each entry answers: named, linked at load, or none (with the
-    closest ones), so a seller can confirm a link with ``topic:`` or fix a wrong one."""
-    from bot.app import build_semantic_index
-    from knowledge.kb import load_knowledge_base
-
-    kb = load_knowledge_base(path)
-    index = build_semantic_index(settings, kb)
-    if index is None:
-        return
-    linked: dict[str, list[str]] = {}
-    for link in index.links:
-        linked.setdefault(link.entry_id, []).append(
-            link.topic if link.source != "inferred" else f"{link.topic} (linked, {link.score:.2f})"
-        )
-    for entry_id in kb.entry_ids:
-        topics = linked.get(entry_id)
-        if topics and all("linked" not in t for t in topics):
-            continue
-        if topics:
-            print(f"entry {entry_id!r}: topic {', '.join(topics)}; add topic: to confirm")
-        else:
-            print(f"entry {entry_id!r}: no library topic; it is matched by its own text only")
-
-
-def cmd_kb_import(args: argparse.Namespace, settings: Settings) -> int:
-    from knowledge.kb_sheet import SheetError, import_sheet
-    from knowledge.library import load_library
-
-    target = args.into or settings.support.knowledge_base
-    if not target:
-        raise UserError(
-            "name the KB folder to write with --into PATH (or set support.knowledge_base)"
-        )
-    try:
-        counts = import_sheet(Path(args.file), Path(target), set(load_library().topics))
-    except SheetError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s); nothing written", file=sys.stderr)
-        return 1
-    for language, count in sorted(counts.items()):
-        print(f"{Path(target) / 'faq' / language}.yaml: {count} entries")
-    return 0
-
-
-def cmd_kb_export(args: argparse.Namespace, settings: Settings) -> int:
-    from knowledge.kb_sheet import SheetError, export_sheet
-
-    source = args.path or settings.support.knowledge_base
-    try:
-        rows = export_sheet(Path(source) if source else None, Path(args.file))
-    except SheetError as exc:
-        raise UserError(str(exc)) from None
-    print(f"{args.file}: {rows} rows")
-    return 0
 
 
 def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:

@@ -20,6 +20,10 @@ DISTRIBUTION = "crossdesk"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+class UserError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
 class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line on stderr, exit code 2."""
 

@@ -162,7 +162,7 @@ def _fmt(value: float | None) -> str:
 
 def evaluate_file(settings: Settings, path: Path, args: argparse.Namespace) -> int:
     """Print the evaluation of ``path``; exit 1 if a threshold is missed."""
-    from bot.cli import UserError
+    from bot.cli_args import UserError
 
     if not path.is_file():
         raise UserError(f"{path}: no such file")

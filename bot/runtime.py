@@ -142,7 +142,7 @@ async def serve(app: App, stop: asyncio.Event) -> None:
 
 def run(settings: Settings) -> int:
     """Build the app and serve until interrupted."""
-    from bot.cli import UserError
+    from bot.cli_args import UserError
     from store.single_process import StoreInUse, only_process
 
     with contextlib.ExitStack() as held:
@@ -154,7 +154,7 @@ def run(settings: Settings) -> int:
 
 
 def _run(settings: Settings) -> int:
-    from bot.cli import UserError
+    from bot.cli_args import UserError
 
     app = build_app(settings)
 

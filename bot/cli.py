@@ -189,6 +189,26 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return evaluate_file(settings, args.file, args)
 
 
+def cmd_slack_manifest(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from bot.channels.slack_manifest import slack_manifest
+    from knowledge.kb import load_knowledge_base
+    from knowledge.texts import Texts
+
+    if args.url is None and not settings.slack.app_token:
+        raise UserError(
+            "give --url https://<your host>/slack/events (HTTP mode), or set "
+            "CROSSDESK_SLACK__APP_TOKEN for Socket Mode"
+        )
+    support = settings.support
+    texts = Texts(load_knowledge_base(support.knowledge_base).texts,
+                  default_language=support.default_language)  # fmt: skip
+    manifest = slack_manifest(texts, support.staff_language, name=args.name, request_url=args.url)
+    print(json.dumps(manifest, ensure_ascii=False, indent=2))
+    return 0
+
+
 def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
     from bot.alerts_cli import alerts_command
 
@@ -300,6 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
     kb_export.add_argument("file")
     kb_export.add_argument("path", nargs="?", type=existing_folder, help="KB folder")
     kb_export.set_defaults(func=cmd_kb_export)
+    manifest = add(
+        "slack-manifest",
+        "print the Slack app manifest (slash commands, scopes, events) to create the app from",
+        cmd_slack_manifest,
+    )
+    manifest.add_argument("--url", help="the bot's https://<host>/slack/events (HTTP mode)")
+    manifest.add_argument("--name", default="CrossDesk", help="the app's name in Slack")
     alerts = add("alerts", "ops alerts: run the rules once, or list alert state", cmd_alerts)
     alerts_sub = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
     alerts_sub.add_parser("run-once", help="evaluate every rule, deliver, exit", parents=[common])

@@ -2,9 +2,10 @@
 
 Staff live in Slack: ticket cards and alerts arrive in ``slack.staff_channel``, replies in a
 card's thread reach the customer, buttons claim and resolve, and the slash commands
-``/order``, ``/stock``, ``/tickets`` and ``/alerts`` look things up (register them in the Slack
-app with the request URL ``https://<host>/slack/events``, like the event and interactivity
-URLs). Customers may write in ``slack.customer_channels`` (Slack Connect) and, with
+``/order``, ``/stock``, ``/tickets``, ``/alerts``, ``/claim``, ``/resolve`` and ``/note`` work
+tickets and look things up (``crossdesk slack-manifest`` prints the app manifest with all of
+them, the scopes, the events and the request URL ``https://<host>/slack/events``).
+Customers may write in ``slack.customer_channels`` (Slack Connect) and, with
 ``slack.direct_messages``, to the bot directly. A customer channel is shared: what belongs to
 one customer (order details, a ticket's replies) is shown to that customer alone there
 (ephemeral), never posted for the channel, at the top or in a thread.
@@ -20,8 +21,9 @@ Every HTTP request passes ``slack_guard.RequestGuard`` before Bolt sees it: anyt
 wrongly signed (``slack.signing_secret``), stale (5 minutes), too large or malformed is answered
 401 before its body is parsed, and a signed request replayed within its 5 minutes is answered
 200 and not run again; events Slack delivers again (``X-Slack-Retry-Num``) are acknowledged
-and not processed twice. Both memories are per process: with several replicas behind a load
-balancer a retry or replay that lands on another replica is processed there too.
+and not processed twice. Both memories are per process; across replicas behind a load
+balancer the shared inbox stops a retry or replay that lands on another replica: a message,
+command or button press is stored under its Slack key (ts, trigger id, action ts) once.
 """
 
 from __future__ import annotations

@@ -268,19 +268,26 @@ class InboxWorker:
 
     async def _send(self, handled: list[_Handled]) -> None:
         """Send the replies of a committed batch, each person's in order, and mark them."""
-        work = [h.replies for h in handled if h.replies]
+        work = [h for h in handled if h.replies]
         if not work:
             return
         loop = asyncio.get_running_loop()
 
-        async def send_and_mark(rows: list[tuple[int, dict[str, Any]]]) -> None:
+        async def send_and_mark(done: _Handled) -> None:
             # marked as soon as they are out: a crash between a send and its mark sends that
             # reply again after its lease (Telegram has no idempotency key), so the window is
-            # kept to one message's, not a whole batch's
-            sent = await self.deliverer.send_recorded(self.sender, self.channel, rows)
-            await loop.run_in_executor(self._accept_pool, self.deliverer.mark_sent, sent)
+            # kept to one message's, not a whole batch's. What could not be sent now is the
+            # delivery worker's; either way the person's next message may be answered now.
+            sent = await self.deliverer.send_recorded(self.sender, self.channel, done.replies)
+            await loop.run_in_executor(self._accept_pool, self._mark_answered, done, sent)
 
-        await asyncio.gather(*(send_and_mark(rows) for rows in work))
+        await asyncio.gather(*(send_and_mark(done) for done in work))
+
+    def _mark_answered(self, done: _Handled, sent: Sequence[int]) -> None:
+        """Record the replies ``sent`` and release the message's row (one short write)."""
+        with self.app.sessions() as session, session.begin():
+            outbox.mark_all_sent(session, sent, now=self.clock())
+            inbox.finish(session, [done.item_id])
 
     def _prune(self, now: datetime) -> None:
         """Forget handled rows older than the retention, every few minutes when idle."""
@@ -289,6 +296,7 @@ class InboxWorker:
         self._last_prune = now
         try:
             with self.app.sessions() as session, session.begin():
+                inbox.finish_abandoned(session, now)  # by a process that died while sending
                 pruned = inbox.prune(session, before=now - self.retention)
         except Exception as error:
             log.warning("pruning the inbox failed: %s", type(error).__name__)
@@ -365,7 +373,8 @@ class _InboxHooks:
 
     def claim(self, session: Session, messages: Sequence[IncomingMessage]) -> set[int]:
         rows = [self._row(m) for m in messages]
-        taken = inbox.take(session, [row.id for row in rows], self.worker.clock())
+        worker = self.worker
+        taken = inbox.take(session, [row.id for row in rows], worker.clock(), worker.reply_lease)
         for row in rows:
             self.handled.pop(row.id, None)  # a retried transaction records afresh
         return {index for index, row in enumerate(rows) if row.id not in taken}
@@ -380,6 +389,9 @@ class _InboxHooks:
             if answer is None:
                 continue
             row = self._row(message)
+            if not answer:  # nothing to send: the person's next message may go at once
+                inbox.finish(session, [row.id])
+                continue
             recorded = self.worker.record_replies(session, message, row.route or {}, answer)
             self.handled[row.id] = _Handled(row.id, row.user_key, recorded)
 

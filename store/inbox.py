@@ -11,6 +11,12 @@ or on another replica, handles them.
 One person's messages are handled in arrival order: a row is due only when no older row of
 the same ``user_key`` is still pending, and :func:`take` re-checks that under the rows' locks
 (PostgreSQL), so two replicas never handle one person's second message before the first.
+
+And answered in that order: :func:`take` marks a row *sending* for a lease, and it holds back
+its person's next row until its replies are out (:func:`finish`, after the send) or the lease
+ends (the process died: the outbox sends those replies when their own lease ends). Otherwise a
+second replica could answer the next message while the first was still sending the replies
+to the one before.
 """
 
 from __future__ import annotations
@@ -20,13 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from store.models import InboxItem
 from store.upsert import insert_ignoring
 
-PENDING, DONE, FAILED = "pending", "done", "failed"
+PENDING, SENDING, DONE, FAILED = "pending", "sending", "done", "failed"
 KEY_CHARS = 200
 USER_KEY_CHARS = 130
 
@@ -70,6 +76,19 @@ def accept(session: Session, arrivals: Sequence[Arrival], now: datetime) -> list
     return [(r["channel"], r["key"]) in added for r in rows]
 
 
+def _holds_back(older: Any, row: Any, now: datetime) -> ColumnElement[bool]:
+    """Whether ``older`` is a row of the same person as ``row``, before it, that keeps it
+    waiting: still pending, or being answered within its lease."""
+    return and_(
+        older.user_key == row.user_key,
+        older.id < row.id,
+        or_(
+            older.state == PENDING,
+            and_(older.state == SENDING, older.available_at > now),
+        ),
+    )
+
+
 def due(
     session: Session,
     *,
@@ -88,11 +107,7 @@ def due(
             InboxItem.channel == channel,
             InboxItem.state == PENDING,
             InboxItem.available_at <= now,
-            ~exists().where(
-                older.user_key == InboxItem.user_key,
-                older.state == PENDING,
-                older.id < InboxItem.id,
-            ),
+            ~exists().where(_holds_back(older, InboxItem, now)),
         )
         .order_by(InboxItem.id)
         .limit(limit + len(busy_users))
@@ -102,9 +117,10 @@ def due(
     return rows[:limit]
 
 
-def take(session: Session, ids: Sequence[int], now: datetime) -> set[int]:
-    """Mark the rows ``ids`` done in the caller's (handling) transaction, if they are still
-    pending and still their person's oldest pending row; returns the ids taken.
+def take(session: Session, ids: Sequence[int], now: datetime, lease: timedelta) -> set[int]:
+    """Mark the rows ``ids`` sending (for ``lease``) in the caller's (handling) transaction,
+    if they are still pending and nothing of their person's holds them back; returns the ids
+    taken. The caller passes each to :func:`finish` once its replies are out.
 
     On PostgreSQL the update locks each row: a replica taking the same row waits for this
     transaction, then finds it done and takes nothing. A row left out is handled by
@@ -118,17 +134,37 @@ def take(session: Session, ids: Sequence[int], now: datetime) -> set[int]:
         .where(
             InboxItem.id.in_(list(ids)),
             InboxItem.state == PENDING,
-            ~exists().where(
-                older.user_key == InboxItem.user_key,
-                older.state == PENDING,
-                older.id < InboxItem.id,
-            ),
+            ~exists().where(_holds_back(older, InboxItem, now)),
         )
-        .values(state=DONE, done_at=now)
+        .values(state=SENDING, done_at=now, available_at=now + lease)
         .returning(InboxItem.id)
         .execution_options(synchronize_session=False)
     )
     return set(session.scalars(statement))
+
+
+def finish(session: Session, ids: Sequence[int]) -> None:
+    """Mark the sending rows ``ids`` done: their replies are out (or left to the outbox),
+    and their person's next message may be answered."""
+    if ids:
+        session.execute(
+            update(InboxItem)
+            .where(InboxItem.id.in_(list(ids)), InboxItem.state == SENDING)
+            .values(state=DONE)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def finish_abandoned(session: Session, now: datetime) -> int:
+    """Mark done the rows whose sending lease ended (their process died while sending; the
+    outbox delivers their replies): they hold nobody back already, this tidies the counts."""
+    result = session.execute(
+        update(InboxItem)
+        .where(InboxItem.state == SENDING, InboxItem.available_at <= now)
+        .values(state=DONE)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def retry_later(

@@ -11,6 +11,8 @@ from store import inbox
 from store.inbox import Arrival
 from store.models import InboxItem
 
+LEASE = timedelta(seconds=120)
+
 
 def _arrival(key: str, user: str = "u1", channel: str = "telegram") -> Arrival:
     return Arrival(channel, key, f"{channel}:{user}", {"text": key}, {"thread": None})
@@ -36,8 +38,13 @@ def _due(app: App, busy_users: set[str] | None = None) -> list[str]:
 def _take(app: App, *keys: str) -> set[str]:
     with app.sessions() as session, session.begin():
         ids = {row.id: row.key for row in session.query(InboxItem) if row.key in keys}
-        taken = inbox.take(session, list(ids), app.services.clock())
+        taken = inbox.take(session, list(ids), app.services.clock(), LEASE)
     return {ids[i] for i in taken}
+
+
+def _finish(app: App, *keys: str) -> None:
+    with app.sessions() as session, session.begin():
+        inbox.finish(session, [row.id for row in session.query(InboxItem) if row.key in keys])
 
 
 def test_a_key_is_stored_once_and_a_redelivery_is_told_apart(app: App) -> None:
@@ -58,6 +65,8 @@ def test_only_each_persons_oldest_pending_row_is_due(app: App) -> None:
     assert _due(app) == ["a1", "b1"]
     assert _due(app, busy_users={"telegram:bob"}) == ["a1"]
     assert _take(app, "a1") == {"a1"}
+    assert _due(app) == ["b1"]  # a1 is being answered: a2 waits until its replies are out
+    _finish(app, "a1")
     assert _due(app) == ["b1", "a2"]
 
 
@@ -66,7 +75,27 @@ def test_a_row_is_taken_once_and_never_before_an_older_one(app: App) -> None:
     assert _take(app, "a2") == set()  # a1 is still pending: a2 waits
     assert _take(app, "a1") == {"a1"}
     assert _take(app, "a1") == set()  # handled already (by another replica, say)
+    assert _take(app, "a2") == set()  # a1's replies are not out yet
+    _finish(app, "a1")
     assert _take(app, "a2") == {"a2"}
+
+
+def test_a_row_whose_process_died_while_answering_holds_back_only_for_its_lease(
+    app: App,
+) -> None:
+    """The replica that took a1 died before sending its replies: alice's a2 waits for the
+    lease (the outbox sends a1's replies when their own lease ends), then goes on."""
+    clock = app.services.clock
+    _accept(app, _arrival("a1", "alice"), _arrival("a2", "alice"))
+    assert _take(app, "a1") == {"a1"}
+    clock.advance(seconds=LEASE.total_seconds() - 1)  # type: ignore[attr-defined]
+    assert _due(app) == []
+    clock.advance(seconds=1)  # type: ignore[attr-defined]
+    assert _due(app) == ["a2"]
+    with app.sessions() as session, session.begin():
+        assert inbox.counts(session) == {"sending": 1, "pending": 1}
+        assert inbox.finish_abandoned(session, clock()) == 1
+        assert inbox.counts(session) == {"done": 1, "pending": 1}
 
 
 def test_a_failing_row_backs_off_then_is_given_up(app: App) -> None:
@@ -94,6 +123,7 @@ def test_handled_rows_are_pruned_after_the_retention(app: App) -> None:
     clock = app.services.clock
     _accept(app, _arrival("old"), _arrival("waiting", "u2"))
     _take(app, "old")
+    _finish(app, "old")
     clock.advance(hours=47)  # type: ignore[attr-defined]
     with app.sessions() as session, session.begin():
         assert inbox.prune(session, before=clock() - timedelta(hours=48)) == 0

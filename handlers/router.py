@@ -10,6 +10,7 @@ in a batch it fails alone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -19,11 +20,11 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from handlers import customer, handoff, staff, staff_alerts, stock
-from handlers.input_bounds import order_number
-from handlers.messages import Button, Command, IncomingMessage, MessageKind, Reply
+from handlers import customer, customer_actions, handoff, staff, staff_alerts, stock
+from handlers.messages import Command, IncomingMessage, MessageKind, Reply
 from handlers.services import Services
 from handlers.ticket_commands import TICKET_COMMANDS
+from knowledge.translation import TranslationUnavailable
 from store.customers import Author, contacts_for, remember_language, with_ticket_activity
 from store.db import bind_session, is_busy
 from store.models import Contact
@@ -46,7 +47,7 @@ STAFF_COMMANDS: dict[str, StaffCommand] = {
 }
 # every staff command, for the channels' menus and Slack's slash commands
 STAFF_COMMAND_NAMES = frozenset(STAFF_COMMANDS) | frozenset(TICKET_COMMANDS)
-CUSTOMER_COMMANDS = {"start", "help", "order", "language", "human"}
+CUSTOMER_COMMANDS = customer_actions.COMMANDS
 
 
 class BatchHooks(Protocol):
@@ -102,10 +103,27 @@ class Router:
             return self.handle_batch(messages[:split], hooks) + self.handle_batch(
                 messages[split:], hooks
             )
+        translator = self.services.translator
+        if not translator.enabled:
+            return self._isolating(list(messages), hooks)
+        # decide, call, then write: translations the cache lacks are noted, the transaction
+        # is rolled back, they are fetched with no transaction open, and the batch is handled
+        # again from the cache (a translator that takes seconds never holds the write lock)
+        with translator.deferring() as wanted:
+            try:
+                return self._isolating(list(messages), hooks, wanted)
+            except _TranslationsWanted:
+                pass
+        for text, source, target in dict.fromkeys(wanted):
+            with contextlib.suppress(TranslationUnavailable):  # then it goes untranslated
+                translator.translate(text, source, target)
         return self._isolating(list(messages), hooks)
 
     def _isolating(
-        self, messages: list[IncomingMessage], hooks: BatchHooks | None
+        self,
+        messages: list[IncomingMessage],
+        hooks: BatchHooks | None,
+        wanted: list[tuple[str, str, str]] | None = None,
     ) -> list[list[Reply]]:
         """``messages`` in one transaction; if that fails, again without the one that failed.
 
@@ -117,7 +135,9 @@ class Router:
         everything the failed attempt did was rolled back.
         """
         try:
-            return self._transaction(messages, hooks)
+            return self._transaction(messages, hooks, wanted)
+        except _TranslationsWanted:
+            raise
         except _MessageFailed as failed:
             if len(messages) == 1:
                 return [self._failed(messages[0], failed.error, hooks)]
@@ -127,8 +147,10 @@ class Router:
                 type(failed.error).__name__,
             )
             index = failed.index
-            others = self._isolating(messages[:index] + messages[index + 1 :], hooks)
-            alone = self._isolating([messages[index]], hooks)
+            # the parts commit one by one: none may be rolled back for a translation later
+            with self.services.translator.fetching():
+                others = self._isolating(messages[:index] + messages[index + 1 :], hooks)
+                alone = self._isolating([messages[index]], hooks)
             return [*others[:index], *alone, *others[index:]]
         except Exception as error:
             if len(messages) == 1:
@@ -139,7 +161,9 @@ class Router:
                 type(error).__name__,
             )
             half = len(messages) // 2
-            return self._isolating(messages[:half], hooks) + self._isolating(messages[half:], hooks)
+            with self.services.translator.fetching():
+                first = self._isolating(messages[:half], hooks)
+                return first + self._isolating(messages[half:], hooks)
 
     def _failed(
         self, message: IncomingMessage, error: Exception, hooks: BatchHooks | None = None
@@ -176,9 +200,15 @@ class Router:
     # --- routing --------------------------------------------------------------------------
 
     def _transaction(
-        self, messages: Sequence[IncomingMessage], hooks: BatchHooks | None
+        self,
+        messages: Sequence[IncomingMessage],
+        hooks: BatchHooks | None,
+        wanted: list[tuple[str, str, str]] | None = None,
     ) -> list[list[Reply]]:
-        """Staff first, then customers, whose contacts and tickets are looked up together."""
+        """Staff first, then customers, whose contacts and tickets are looked up together.
+
+        With ``wanted`` (the translator deferring), a batch that noted translations to fetch
+        is rolled back (:class:`_TranslationsWanted`) instead of committed."""
         replies: list[list[Reply] | None] = [None] * len(messages)
         with self.services.sessions() as session, session.begin(), bind_session(session):
             skipped = hooks.claim(session, messages) if hooks is not None else set()
@@ -201,6 +231,8 @@ class Router:
                 contact = contacts[(author.channel, author.external_id)]
                 with _blaming(index):
                     replies[index] = self._customer(session, contact, messages[index], active)
+            if wanted:
+                raise _TranslationsWanted  # rolls back: handled again once they are fetched
             if hooks is not None:
                 for index in skipped:
                     replies[index] = None
@@ -219,9 +251,12 @@ class Router:
         if message.kind is MessageKind.NON_TEXT:
             return [self._text(contact, "input.non_text")]
         if message.kind is MessageKind.BUTTON:
-            return self._button(session, contact, message)
+            return customer_actions.answer_button(services, session, contact, message)
         if message.kind is MessageKind.COMMAND and message.command is not None:
-            return self._customer_command(session, contact, message, message.command)
+            command = message.command
+            if command.name in STAFF_COMMAND_NAMES and command.name not in CUSTOMER_COMMANDS:
+                return [self._text(contact, "staff.only")]
+            return customer_actions.answer_command(services, session, contact, command)
         if contact.id in active:
             relayed = handoff.customer_message(services, session, contact, message)
             if relayed is not None:
@@ -264,104 +299,9 @@ class Router:
             return handoff.staff_message(services, session, message)
         return None
 
-    def _customer_command(
-        self, session: Session, contact: Contact, message: IncomingMessage, command: Command
-    ) -> list[Reply]:
-        services, texts = self.services, self.services.texts
-        language = contact.language or services.support.default_language
-        if command.name in STAFF_COMMAND_NAMES and command.name not in CUSTOMER_COMMANDS:
-            return [self._text(contact, "staff.only")]
-        if command.name == "start":
-            return [self._welcome(contact)]
-        if command.name == "help":
-            return [self._text(contact, "help.text")]
-        if command.name == "order":
-            order_id = order_number(command.args[0]) if command.args else None
-            if command.args and order_id is None:  # 60 digits: no order has such a number
-                return [self._text(contact, "order.bad_number")]
-            from handlers.orders import customer_order_reply
 
-            return [customer_order_reply(services, session, contact, order_id, language)]
-        if command.name == "language":
-            return [self._language(contact, command.args[0] if command.args else None)]
-        if command.name == "human":  # "/human" alone says nothing; "/human <text>" does
-            said = command.arg_text or None
-            return [
-                customer.escalate_reply(services, session, contact, "human", said, language, None)
-            ]
-        return [Reply(texts.get("command.unknown", language), language=language)]
-
-    def _welcome(self, contact: Contact) -> Reply:
-        services = self.services
-        language = contact.language or services.support.default_language
-        entries = services.kb.faq.get(language) or services.kb.faq.get(
-            services.support.default_language, {}
-        )
-        topics = [
-            e
-            for e in ("shipping_time", "returns_policy", "tracking_howto", "payment_methods")
-            if e in entries
-        ]
-        rows = [
-            tuple(Button(entries[e].title, f"faq:{e}") for e in topics[i : i + 2])
-            for i in range(0, len(topics), 2)
-        ]
-        rows.append((customer.human_button(services, language),))
-        text = services.texts.get("start.welcome", language)
-        return Reply(text, buttons=tuple(rows), language=language)
-
-    def _language(self, contact: Contact, code: str | None) -> Reply:
-        services = self.services
-        languages = services.support.languages
-        language = contact.language or services.support.default_language
-        if code is None:
-            rows = [
-                tuple(
-                    Button(services.texts.get("language.self", c), f"lang:{c}")
-                    for c in languages[i : i + 3]
-                )
-                for i in range(0, len(languages), 3)
-            ]
-            return Reply(
-                services.texts.get("language.choose", language),
-                buttons=tuple(rows),
-                language=language,
-            )
-        code = code.lower().split("-")[0]
-        if code not in languages:
-            names = ", ".join(f"{c} ({services.texts.get('language.self', c)})" for c in languages)
-            return Reply(
-                services.texts.get("language.unknown", language, languages=names), language=language
-            )
-        remember_language(contact, code, explicit=True)
-        return Reply(services.texts.get("language.set", code), language=code)
-
-    def _button(self, session: Session, contact: Contact, message: IncomingMessage) -> list[Reply]:
-        services = self.services
-        action = message.action or ""
-        language = contact.language or services.support.default_language
-        kind, _, rest = action.partition(":")
-        if kind == "faq" and rest:
-            contact.unanswered_count = 0
-            return [customer.faq_reply(services, rest, language)]
-        if kind == "helpful":
-            verdict, _, entry_id = rest.partition(":")
-            if verdict not in ("yes", "no") or not customer.is_faq_entry(services, entry_id):
-                return [self._text(contact, "input.bad_button")]
-            return [
-                customer.record_feedback(services, session, contact, entry_id, verdict == "yes")
-            ]
-        if kind == "human":
-            return [
-                customer.escalate_reply(services, session, contact, "human", None, language, None)
-            ]
-        if kind == "lang":
-            return [self._language(contact, rest)]
-        if kind == "rate":
-            return handoff.rate(services, session, contact, rest)
-        if handoff.is_staff_action(action) or staff_alerts.is_alert_action(action):
-            return [self._text(contact, "staff.only")]
-        return [self._text(contact, "input.bad_button")]
+class _TranslationsWanted(Exception):
+    """The batch noted translations the cache lacks: roll back, fetch them, handle again."""
 
 
 class _MessageFailed(Exception):

@@ -10,12 +10,14 @@ the timeout, and not at all while the breaker is open.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
+import threading
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, get_args
 
@@ -195,6 +197,36 @@ class Translator:
         self._breaker = _Breaker()
         self._clients: dict[tuple[str, str], Any] = {}
         self._factory = _client_factory(settings) if settings.provider != "none" else None
+        self._local = threading.local()  # per thread: the translations deferred, if deferring
+
+    @contextlib.contextmanager
+    def deferring(self) -> Iterator[list[tuple[str, str, str]]]:
+        """Within the block (in this thread), a translation the cache does not hold is not
+        fetched: :meth:`translate` notes ``(text, source, target)`` in the yielded list and
+        raises TranslationUnavailable, as for a provider that is down.
+
+        The router handles a batch this way inside its transaction, and when something was
+        noted it rolls back, fetches the translations outside any transaction, and handles
+        the batch again (now from the cache): a slow provider never holds the store's write
+        lock.
+        """
+        wanted: list[tuple[str, str, str]] = []
+        self._local.deferred = wanted
+        try:
+            yield wanted
+        finally:
+            self._local.deferred = None
+
+    @contextlib.contextmanager
+    def fetching(self) -> Iterator[None]:
+        """Within the block, translations are fetched as usual, even inside :meth:`deferring`
+        (for work that must commit as it goes, such as retrying a failed batch in parts)."""
+        saved = getattr(self._local, "deferred", None)
+        self._local.deferred = None
+        try:
+            yield
+        finally:
+            self._local.deferred = saved
 
     @property
     def enabled(self) -> bool:
@@ -224,6 +256,10 @@ class Translator:
             raise TranslationUnavailable("no translation provider is configured")
         if not self.available:
             raise TranslationUnavailable("translation provider is failing; breaker open")
+        deferred = getattr(self._local, "deferred", None)
+        if deferred is not None:
+            deferred.append((text, source, target))
+            raise TranslationUnavailable("deferred: fetched outside the transaction")
         try:
             client = self._clients.get((source, target))
             if client is None:

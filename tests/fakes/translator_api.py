@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -24,6 +25,7 @@ class FakeTranslator:
     hang_seconds: float = 2.0
     calls: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
+    on_call: Callable[[], None] | None = None  # run in the server's thread before answering
 
     def translation(self, text: str, source: str, target: str) -> str:
         return self.dictionary.get((source, target, text), f"[{target}] {text}")
@@ -45,6 +47,8 @@ def start_fake_translator() -> tuple[FakeTranslator, ThreadingHTTPServer]:
                 query.update(parse_qs(body))
             params = {key: values[0] for key, values in query.items()}
             state.calls.append(params)
+            if state.on_call is not None:
+                state.on_call()
             if state.mode == "hang":
                 time.sleep(state.hang_seconds)
             if state.mode == "fail":

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.app import App, Knowledge
 from bot.channels.slack_render import escape
+from bot.channels.slack_sender import private_in
 from handlers.messages import IncomingMessage
 from handlers.ticket_expiry import close_quiet_tickets
 from store.clock import ManualClock
@@ -177,7 +178,13 @@ def _satisfaction(app: App) -> int | None:
 
 async def test_claim_and_resolve_as_slack_slash_commands(desk: Desk) -> None:
     """Staff and a customer both on Slack: /claim 1 and /resolve 1 from the staff channel."""
-    opened = IncomingMessage.from_text("slack", CUSTOMER_ON_SLACK, CUSTOMERS, "/human")
+    opened = IncomingMessage.from_text(  # as the Slack listener makes it: reached privately
+        "slack",
+        CUSTOMER_ON_SLACK,
+        CUSTOMERS,
+        "/human",
+        private_chat_id=private_in(CUSTOMERS, CUSTOMER_ON_SLACK),
+    )
     assert desk.app.router.handle(opened)
     url = desk.slack.response_url
     task = asyncio.create_task(desk.deliverer.run_forever(poll_seconds=0.05))
@@ -193,9 +200,15 @@ async def test_claim_and_resolve_as_slack_slash_commands(desk: Desk) -> None:
             desk.text("staff.ticket.resolved_by", agent="Li Wei")
         )
         question = escape(desk.text("handoff.satisfaction", "en"))
-        await desk.slack.wait_for(
-            lambda s: [p for p in posts_to(s, CUSTOMERS) if section_text(p) == question]
+        asked = await desk.slack.wait_for(
+            lambda s: [
+                c.params
+                for c in s.calls_to("chat.postEphemeral")
+                if section_text(c.params) == question
+            ]
         )
+        assert asked[0]["user"] == CUSTOMER_ON_SLACK  # shown to the customer alone
+        assert not [p for p in posts_to(desk.slack, CUSTOMERS) if section_text(p) == question]
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

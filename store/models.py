@@ -371,7 +371,8 @@ class InboxItem(Base):
     user_key: Mapped[str] = mapped_column(String(130))
     message: Mapped[dict[str, Any]] = mapped_column(JSON)  # the IncomingMessage
     route: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # how to answer it
-    state: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sending | done | failed
+    # pending | sending (its replies going out) | done | failed
+    state: Mapped[str] = mapped_column(String(8), default="pending")
     accepted_at: Mapped[datetime] = mapped_column(DateTime)
     available_at: Mapped[datetime] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

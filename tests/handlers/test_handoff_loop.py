@@ -15,7 +15,7 @@ from bot.app import App, build_app
 from bot.config import Settings
 from store.clock import ManualClock
 from store.models import Ticket, TicketMessage
-from tests.fakes.translator_api import FakeTranslator, start_fake_translator
+from tests.fakes.translator_api import FakeTranslator
 from tests.handlers.conversation import outbox_rows, press, say
 
 STAFF = {"is_staff": True, "in_staff_chat": True, "display_name": "Li Wei"}
@@ -46,13 +46,6 @@ CUSTOMERS = [
              "まだ返事を待っています。", "返品はどうすればいいですか？",
              "shipping_time", "payment_methods", "returns_policy"),
 ]  # fmt: skip
-
-
-@pytest.fixture
-def translator() -> Iterator[FakeTranslator]:
-    state, server = start_fake_translator()
-    yield state
-    server.shutdown()
 
 
 @pytest.fixture

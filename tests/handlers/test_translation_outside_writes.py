@@ -20,17 +20,10 @@ from bot.app import App, Knowledge, build_app
 from bot.config import Settings
 from store.clock import ManualClock
 from store.models import Ticket, TranslationCacheEntry
-from tests.fakes.translator_api import FakeTranslator, start_fake_translator
+from tests.fakes.translator_api import FakeTranslator
 from tests.handlers.conversation import say
 
 DISPUTE = "Das Paket ist kaputt angekommen, ich will mein Geld zurück"
-
-
-@pytest.fixture
-def translator() -> Iterator[FakeTranslator]:
-    state, server = start_fake_translator()
-    yield state
-    server.shutdown()
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -37,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from bot.app import App
 from bot.delivery import Deliverer, Sender
+from bot.inbox_batch import BatchOfRows, Handled
 from handlers.messages import IncomingMessage, Reply
 from store import inbox, outbox
 from store.inbox import Arrival
@@ -71,15 +71,6 @@ class Answering(Protocol):
     ) -> dict[str, Any]:
         """The outbox payload that answers ``message`` with ``reply`` (``to``, ``text``,
         ``buttons`` and whatever the channel's sender reads: ``reply_to``, ``private_to``...)."""
-
-
-@dataclass
-class _Handled:
-    """A message taken from the inbox in a committed batch, and its recorded replies."""
-
-    item_id: int
-    user_key: str
-    replies: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
 
 class InboxWorker:
@@ -238,7 +229,7 @@ class InboxWorker:
                 self._busy_users -= {h.user_key for h in handled}
         return True
 
-    def _handle_due(self) -> list[_Handled] | None:
+    def _handle_due(self) -> list[Handled] | None:
         """Read a batch of due rows and run the router on it (in a worker thread)."""
         now = self.clock()
         with self._busy_lock:
@@ -253,7 +244,7 @@ class InboxWorker:
         if not rows:
             self._prune(now)
             return None
-        hooks = _InboxHooks(self, rows)
+        hooks = BatchOfRows(self, rows)
         try:
             self.app.router.handle_batch(hooks.messages, hooks)
         except Exception:
@@ -266,14 +257,14 @@ class InboxWorker:
             self._busy_users -= {row.user_key for row in rows} - taken
         return handled
 
-    async def _send(self, handled: list[_Handled]) -> None:
+    async def _send(self, handled: list[Handled]) -> None:
         """Send the replies of a committed batch, each person's in order, and mark them."""
         work = [h for h in handled if h.replies]
         if not work:
             return
         loop = asyncio.get_running_loop()
 
-        async def send_and_mark(done: _Handled) -> None:
+        async def send_and_mark(done: Handled) -> None:
             # marked as soon as they are out: a crash between a send and its mark sends that
             # reply again after its lease (Telegram has no idempotency key), so the window is
             # kept to one message's, not a whole batch's. What could not be sent now is the
@@ -283,7 +274,7 @@ class InboxWorker:
 
         await asyncio.gather(*(send_and_mark(done) for done in work))
 
-    def _mark_answered(self, done: _Handled, sent: Sequence[int]) -> None:
+    def _mark_answered(self, done: Handled, sent: Sequence[int]) -> None:
         """Record the replies ``sent`` and release the message's row (one short write)."""
         with self.app.sessions() as session, session.begin():
             outbox.mark_all_sent(session, sent, now=self.clock())
@@ -357,49 +348,6 @@ class InboxWorker:
             fallback = self.app.router.fallback(message, error)
             payload = self.answering.outgoing(message, item.route or {}, fallback)
             outbox.enqueue(session, channel=self.channel, kind="reply", payload=payload, now=now)
-
-
-class _InboxHooks:
-    """The router's hooks for one batch of inbox rows (``handlers.router.BatchHooks``)."""
-
-    def __init__(self, worker: InboxWorker, rows: list[InboxItem]) -> None:
-        self.worker = worker
-        self.messages = [IncomingMessage.from_record(row.message) for row in rows]
-        self._rows = {id(m): row for m, row in zip(self.messages, rows, strict=True)}
-        self.handled: dict[int, _Handled] = {}
-
-    def _row(self, message: IncomingMessage) -> InboxItem:
-        return self._rows[id(message)]
-
-    def claim(self, session: Session, messages: Sequence[IncomingMessage]) -> set[int]:
-        rows = [self._row(m) for m in messages]
-        worker = self.worker
-        taken = inbox.take(session, [row.id for row in rows], worker.clock(), worker.reply_lease)
-        for row in rows:
-            self.handled.pop(row.id, None)  # a retried transaction records afresh
-        return {index for index, row in enumerate(rows) if row.id not in taken}
-
-    def record(
-        self,
-        session: Session,
-        messages: Sequence[IncomingMessage],
-        replies: Sequence[list[Reply] | None],
-    ) -> None:
-        for message, answer in zip(messages, replies, strict=True):
-            if answer is None:
-                continue
-            row = self._row(message)
-            if not answer:  # nothing to send: the person's next message may go at once
-                inbox.finish(session, [row.id])
-                continue
-            recorded = self.worker.record_replies(session, message, row.route or {}, answer)
-            self.handled[row.id] = _Handled(row.id, row.user_key, recorded)
-
-    def failed(self, message: IncomingMessage, error: Exception) -> bool:
-        row = self._row(message)
-        self.handled.pop(row.id, None)
-        self.worker.give_back(row, message, error)
-        return True
 
 
 def user_key(message: IncomingMessage) -> str:

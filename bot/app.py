@@ -177,7 +177,11 @@ def build_app(
         clock=clock,
         handoff=settings.handoff,
     )
-    return App(settings, engine, sessions, knowledge, services, Router(services))
+    # SQLite has one write lock for everyone: a translation is never fetched while holding it.
+    # PostgreSQL locks rows, and a rolled-back pass would use up ticket numbers (sequences do
+    # not roll back): there translations are fetched where they are needed, as before.
+    router = Router(services, translate_outside_writes=engine.dialect.name == "sqlite")
+    return App(settings, engine, sessions, knowledge, services, router)
 
 
 def ensure_demo_shop(app: App, *, orders: int = 2000, products: int = 200, seed: int = 7) -> bool:

@@ -78,8 +78,12 @@ class BatchHooks(Protocol):
 class Router:
     """Routes each incoming message to the customer pipeline, staff commands or the handoff."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, translate_outside_writes: bool = False) -> None:
+        """``translate_outside_writes``: fetch a translation the cache lacks between a
+        rolled-back pass of the batch and the real one (see :meth:`handle_batch`), so that no
+        write lock is held while the provider answers."""
         self.services = services
+        self.translate_outside_writes = translate_outside_writes
 
     def handle(self, message: IncomingMessage) -> list[Reply]:
         """Handle one message; never raises for bad input."""
@@ -104,7 +108,7 @@ class Router:
                 messages[split:], hooks
             )
         translator = self.services.translator
-        if not translator.enabled:
+        if not translator.enabled or not self.translate_outside_writes:
             return self._isolating(list(messages), hooks)
         # decide, call, then write: translations the cache lacks are noted, the transaction
         # is rolled back, they are fetched with no transaction open, and the batch is handled

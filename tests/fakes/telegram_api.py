@@ -360,7 +360,16 @@ class FakeTelegram(UpdateFactory):
         )
 
     async def _control_sent(self, request: web.Request) -> web.Response:
-        """The texts sent so far, by chat, in order (for harnesses in other processes)."""
+        """The texts sent so far, by chat, in order (for harnesses in other processes); with
+        ``?detail=1`` every message in order, with its chat, id and the message it answers."""
+        if request.query.get("detail"):
+            return web.json_response(
+                [
+                    {"chat_id": m.chat_id, "message_id": m.message_id, "text": m.text,
+                     "reply_to": m.reply_to}
+                    for m in self.sent
+                ]
+            )  # fmt: skip
         by_chat: dict[str, list[str]] = {}
         for message in self.sent:
             by_chat.setdefault(str(message.chat_id), []).append(message.text)

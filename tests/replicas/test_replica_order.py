@@ -20,7 +20,7 @@ import pytest
 from store import inbox
 from store.db import create_store_engine, session_factory
 from tests.fakes.telegram_process import FakeServer
-from tests.replicas.harness import LoadBalancer, Replica, customer_update
+from tests.replicas.harness import STAFF_CHAT, LoadBalancer, Replica, customer_update
 
 REPLICAS = 3
 CUSTOMERS = 150
@@ -96,3 +96,70 @@ async def test_three_replicas_answer_each_customers_messages_once_and_in_order(
     assert _rows(db_url) == {"done": CUSTOMERS * len(MESSAGES)}
     assert exits == [0] * REPLICAS
     assert sum(replica.tracebacks() for replica in replicas) == 0
+
+
+DISPUTE = "My parcel arrived broken and I want a refund"
+DISPUTERS = 60
+
+
+def _marker(chat: int) -> str:
+    """A word naming the customer, without digits (an order number would be looked up)."""
+    return "ref" + "".join(chr(ord("a") + int(digit)) for digit in str(chat))
+
+
+async def test_three_replicas_keep_every_ticket_line_in_its_own_cards_thread(
+    db_url: str, tmp_path: Path, fake: FakeServer
+) -> None:
+    """A dispute opens a ticket (its card in the staff chat); the customer's next two messages,
+    taken by other replicas, are lines in that card's thread, never in another's."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("replicas share a PostgreSQL store; SQLite serves one process")
+    replicas = [Replica(tmp_path, f"t{n}", db_url, fake, webhook=True) for n in range(REPLICAS)]
+    for replica in replicas:
+        replica.start()
+    chats = [85_000 + n for n in range(DISPUTERS)]
+    said = {
+        chat: (DISPUTE, f"Still waiting, please hurry {_marker(chat)}",
+               f"I sent photos of the damage {_marker(chat)}")
+        for chat in chats
+    }  # fmt: skip
+    gate = asyncio.Semaphore(IN_FLIGHT)
+    try:
+        await asyncio.gather(*(replica.ready(fake) for replica in replicas))
+        async with LoadBalancer(replicas) as balancer:
+
+            async def customer(n: int, chat: int) -> None:
+                for m, text in enumerate(said[chat]):
+                    update = customer_update(500_000 + n * 3 + m, chat, text)
+                    async with gate:
+                        await balancer.deliver(update, n + m, again=(n + m) % 5 == 0)
+
+            await asyncio.gather(*(customer(n, chat) for n, chat in enumerate(chats)))
+            deadline = time.monotonic() + ANSWER_TIMEOUT
+            while True:
+                staff = [m for m in await asyncio.to_thread(fake.control, "sent?detail=1")
+                         if m["chat_id"] == STAFF_CHAT]  # fmt: skip
+                lines = [m for m in staff if m["reply_to"]]
+                if len(staff) - len(lines) >= DISPUTERS and len(lines) >= 2 * DISPUTERS:
+                    break
+                assert time.monotonic() < deadline, f"{len(staff)} staff messages"
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(3)  # a line sent twice, or late, would come now
+            staff = [m for m in await asyncio.to_thread(fake.control, "sent?detail=1")
+                     if m["chat_id"] == STAFF_CHAT]  # fmt: skip
+    finally:
+        exits = [replica.stop() for replica in replicas]
+    cards = {m["message_id"]: m["text"] for m in staff if not m["reply_to"]}
+    lines = [m for m in staff if m["reply_to"]]
+    card_of = {chat: [i for i, text in cards.items() if f"C{chat}" in text] for chat in chats}
+    misplaced = []
+    for line in lines:
+        chat = next(c for c in chats if _marker(c) in line["text"])
+        if card_of[chat] != [line["reply_to"]]:
+            misplaced.append(chat)
+    print(f"{REPLICAS} replicas, {DISPUTERS} disputes: {len(cards)} cards, {len(lines)} thread "
+          f"lines, {len(misplaced)} outside their card's thread")  # fmt: skip
+    assert all(len(found) == 1 for found in card_of.values())  # one card per ticket
+    assert len(cards) == DISPUTERS
+    assert len(lines) == 2 * DISPUTERS and misplaced == []
+    assert exits == [0] * REPLICAS

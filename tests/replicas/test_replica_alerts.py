@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,13 +27,6 @@ REPLICAS = 3
 RUN_EVERY_MINUTES = 1
 WAIT = 200.0  # start-up, the run at start and the next scheduled run, on a busy machine
 NEW_LATE = [f"LATE-{n}" for n in range(1, 4)]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    server = FakeServer()
-    yield server
-    server.close()
 
 
 def _late_orders_file(folder: Path) -> Path:

@@ -12,15 +12,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from store import inbox
-from store.db import create_store_engine, session_factory
 from tests.fakes.telegram_process import FakeServer
 from tests.replicas.harness import STAFF_CHAT, LoadBalancer, Replica, customer_update
+from tests.replicas.test_replicas import _store_counts
 
 REPLICAS = 3
 CUSTOMERS = 150
@@ -30,20 +28,30 @@ IN_FLIGHT = 24
 ANSWER_TIMEOUT = 180.0
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    server = FakeServer()
-    yield server
-    server.close()
+def _replicas(folder: Path, db_url: str, fake: FakeServer, prefix: str) -> list[Replica]:
+    """:data:`REPLICAS` webhook replicas on ``db_url``, started (not yet ready)."""
+    replicas = [
+        Replica(folder, f"{prefix}{n}", db_url, fake, webhook=True) for n in range(REPLICAS)
+    ]
+    for replica in replicas:
+        replica.start()
+    return replicas
 
 
-def _rows(url: str) -> dict[str, int]:
-    engine = create_store_engine(url)
-    try:
-        with session_factory(engine)() as session:
-            return inbox.counts(session)
-    finally:
-        engine.dispose()
+async def _each_in_turn(
+    balancer: LoadBalancer, said: dict[int, tuple[str, ...]], first_update: int
+) -> None:
+    """Every customer's messages, each posted once the one before was taken (as Telegram
+    delivers a chat's updates), successive ones to different replicas, a fifth twice."""
+    gate = asyncio.Semaphore(IN_FLIGHT)
+
+    async def customer(n: int, chat: int) -> None:
+        for m, text in enumerate(said[chat]):
+            update = customer_update(first_update + n * len(said[chat]) + m, chat, text)
+            async with gate:
+                await balancer.deliver(update, n + m, again=(n + m) % 5 == 0)
+
+    await asyncio.gather(*(customer(n, chat) for n, chat in enumerate(said)))
 
 
 async def test_three_replicas_answer_each_customers_messages_once_and_in_order(
@@ -51,23 +59,13 @@ async def test_three_replicas_answer_each_customers_messages_once_and_in_order(
 ) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("replicas share a PostgreSQL store; SQLite serves one process")
-    replicas = [Replica(tmp_path, f"r{n}", db_url, fake, webhook=True) for n in range(REPLICAS)]
-    for replica in replicas:
-        replica.start()
+    replicas = _replicas(tmp_path, db_url, fake, "r")
     chats = [80_000 + n for n in range(CUSTOMERS)]
-    gate = asyncio.Semaphore(IN_FLIGHT)
     try:
         await asyncio.gather(*(replica.ready(fake) for replica in replicas))
         async with LoadBalancer(replicas) as balancer:
-
-            async def customer(n: int, chat: int) -> None:
-                for m, text in enumerate(MESSAGES):  # the next once the last was taken
-                    update = customer_update(300_000 + n * len(MESSAGES) + m, chat, text)
-                    async with gate:
-                        await balancer.deliver(update, n + m, again=(n + m) % 5 == 0)
-
             started = time.monotonic()
-            await asyncio.gather(*(customer(n, chat) for n, chat in enumerate(chats)))
+            await _each_in_turn(balancer, {chat: MESSAGES for chat in chats}, 300_000)
             deadline = started + ANSWER_TIMEOUT
             while True:
                 sent = await asyncio.to_thread(fake.sent)
@@ -93,7 +91,7 @@ async def test_three_replicas_answer_each_customers_messages_once_and_in_order(
     assert len(set(order)) == len(MESSAGES)  # three different answers
     assert twice == [] and out_of_order == []
     assert redelivered >= CUSTOMERS * len(MESSAGES) // 10
-    assert _rows(db_url) == {"done": CUSTOMERS * len(MESSAGES)}
+    assert _store_counts(db_url)[1] == {"done": CUSTOMERS * len(MESSAGES)}
     assert exits == [0] * REPLICAS
     assert sum(replica.tracebacks() for replica in replicas) == 0
 
@@ -114,27 +112,17 @@ async def test_three_replicas_keep_every_ticket_line_in_its_own_cards_thread(
     taken by other replicas, are lines in that card's thread, never in another's."""
     if not db_url.startswith("postgresql"):
         pytest.skip("replicas share a PostgreSQL store; SQLite serves one process")
-    replicas = [Replica(tmp_path, f"t{n}", db_url, fake, webhook=True) for n in range(REPLICAS)]
-    for replica in replicas:
-        replica.start()
+    replicas = _replicas(tmp_path, db_url, fake, "t")
     chats = [85_000 + n for n in range(DISPUTERS)]
     said = {
         chat: (DISPUTE, f"Still waiting, please hurry {_marker(chat)}",
                f"I sent photos of the damage {_marker(chat)}")
         for chat in chats
     }  # fmt: skip
-    gate = asyncio.Semaphore(IN_FLIGHT)
     try:
         await asyncio.gather(*(replica.ready(fake) for replica in replicas))
         async with LoadBalancer(replicas) as balancer:
-
-            async def customer(n: int, chat: int) -> None:
-                for m, text in enumerate(said[chat]):
-                    update = customer_update(500_000 + n * 3 + m, chat, text)
-                    async with gate:
-                        await balancer.deliver(update, n + m, again=(n + m) % 5 == 0)
-
-            await asyncio.gather(*(customer(n, chat) for n, chat in enumerate(chats)))
+            await _each_in_turn(balancer, said, 500_000)
             deadline = time.monotonic() + ANSWER_TIMEOUT
             while True:
                 staff = [m for m in await asyncio.to_thread(fake.control, "sent?detail=1")

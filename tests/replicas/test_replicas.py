@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,13 +28,6 @@ DISPUTE = "My parcel arrived broken and I want a refund"
 OUTAGE_SECONDS = 20.0  # the bar: PostgreSQL refusing connections for 20 s mid-burst
 IN_FLIGHT_AT_KILL = 3  # replies sent but not yet marked when SIGKILL lands (see the assert)
 ANSWER_TIMEOUT = 180.0  # a reply a killed replica recorded but never sent waits for its lease
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    server = FakeServer()
-    yield server
-    server.close()
 
 
 async def _until_answered(fake: FakeServer, chats: list[int], cards: int) -> dict[str, list[str]]:

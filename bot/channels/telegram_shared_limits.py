@@ -133,7 +133,9 @@ class SharedRateLimiter(BaseRateLimiter[int]):
                 self._warn(error)
                 return False
             if int(wait_ms) <= 0:
-                return True
+                if int(self._clock()) == second:
+                    return True
+                continue  # the window ended while Redis answered: count in the next one
             await asyncio.sleep(int(wait_ms) / 1000)
 
     async def _pause_everyone(self, seconds: float) -> None:

@@ -73,6 +73,25 @@ async def test_two_replicas_together_stay_within_one_bots_rate(
     assert len(per_second) >= 4
 
 
+async def test_a_slot_counted_in_a_second_that_ended_is_taken_again_in_the_next() -> None:
+    """Redis answered after the second it counted the call in had ended: sending now would
+    put one call more than allowed into the new second, so the limiter counts it there."""
+    prefix = f"crossdesk-test:{uuid.uuid4().hex}"
+    readings = iter([1000.999, 1001.001, 1001.002, 1001.003])
+    limiter = SharedRateLimiter(REDIS_URL, prefix=prefix, clock=lambda: next(readings))
+    await limiter.initialize()
+    try:
+
+        async def send() -> bool:
+            return True
+
+        assert await limiter.process_request(send, (), {}, "sendMessage", {"chat_id": 1}, None)
+        counted = [await limiter._redis.get(f"{prefix}:s:{second}") for second in (1000, 1001)]
+    finally:
+        await limiter.shutdown()
+    assert counted == [b"1", b"1"]  # the stale slot is spent; the call went out in 1001's
+
+
 async def test_a_group_gets_its_per_minute_share_across_replicas(
     replicas: list[SharedRateLimiter],
 ) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from handlers import escalation, orders
 from handlers.messages import Button, IncomingMessage, Reply
 from handlers.services import Services
-from knowledge.classifier import Action, Classification
+from knowledge.classifier import Action, Classification, ClassifyRequest
 from knowledge.language_names import language_names
 from knowledge.library import OUT_OF_SCOPE
 from store.conversation_log import log_entry
@@ -92,6 +92,25 @@ def log_turn(
         )
 
 
+def classify_request(contact: Contact, message: IncomingMessage) -> ClassifyRequest:
+    """What :func:`handle_text` asks the classifier about ``message``: the router asks it for
+    a whole batch beforehand (:meth:`Classifier.prepared`)."""
+    return ClassifyRequest(
+        message.text,
+        previous_language=contact.language,
+        language_hint=message.language_hint,
+        explicit_language=contact.language if contact.language_explicit else None,
+    )
+
+
+def needs_understanding(contact: Contact, message: IncomingMessage) -> bool:
+    """Whether :func:`handle_text` will classify ``message`` (not an empty message, not a
+    proof for the order the customer asked about)."""
+    if not message.text.strip():
+        return False
+    return not (contact.pending_order_id and orders.looks_like_proof(message.text))
+
+
 def handle_text(
     services: Services, session: Session, contact: Contact, message: IncomingMessage
 ) -> list[Reply]:
@@ -109,12 +128,7 @@ def handle_text(
         reply = orders.verify_and_reply(services, session, contact, proof, language)
         log_turn(session, contact, "[verification]", None, [], now)
         return [reply]
-    result = services.classifier.classify(
-        text,
-        previous_language=contact.language,
-        language_hint=message.language_hint,
-        explicit_language=contact.language if contact.language_explicit else None,
-    )
+    result = services.classifier.classify_one(classify_request(contact, message))
     remember_language(contact, result.language)
     customer_language = result.language
     if customer_language not in services.support.languages:

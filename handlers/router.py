@@ -231,10 +231,13 @@ class Router:
             authors = [_author(messages[i]) for i in customers]
             contacts = contacts_for(session, authors, self.services.clock())
             active = with_ticket_activity(session, contacts.values())
-            for index, author in zip(customers, authors, strict=True):
-                contact = contacts[(author.channel, author.external_id)]
-                with _blaming(index):
-                    replies[index] = self._customer(session, contact, messages[index], active)
+            theirs = [contacts[(a.channel, a.external_id)] for a in authors]
+            for index, contact in zip(customers, theirs, strict=True):
+                self._adopt_hint(contact, messages[index])
+            with self._understood_together(customers, theirs, messages, active):
+                for index, contact in zip(customers, theirs, strict=True):
+                    with _blaming(index):
+                        replies[index] = self._customer(session, contact, messages[index], active)
             if wanted:
                 raise _TranslationsWanted  # rolls back: handled again once they are fetched
             if hooks is not None:
@@ -248,10 +251,6 @@ class Router:
     ) -> list[Reply]:
         """A customer's message; ``active`` holds the contacts with ticket activity."""
         services = self.services
-        if contact.language is None and message.language_hint:
-            hint = message.language_hint.split("-")[0].lower()
-            if hint in services.support.languages:
-                remember_language(contact, hint)
         if message.kind is MessageKind.NON_TEXT:
             return [self._text(contact, "input.non_text")]
         if message.kind is MessageKind.BUTTON:
@@ -266,6 +265,40 @@ class Router:
             if relayed is not None:
                 return relayed
         return customer.handle_text(services, session, contact, message)
+
+    def _adopt_hint(self, contact: Contact, message: IncomingMessage) -> None:
+        """A new customer's language, as far as the platform tells it, until they write."""
+        if contact.language is None and message.language_hint:
+            hint = message.language_hint.split("-")[0].lower()
+            if hint in self.services.support.languages:
+                remember_language(contact, hint)
+
+    def _understood_together(
+        self,
+        customers: Sequence[int],
+        contacts: Sequence[Contact],
+        messages: Sequence[IncomingMessage],
+        active: set[int],
+    ) -> contextlib.AbstractContextManager[None]:
+        """The batch's customer texts classified in one go before they are handled one by
+        one (:meth:`Classifier.prepared`): one encoder call for the batch, not one each.
+
+        A failure here is no message's: the messages are then classified one by one, and the
+        one that fails is found as ever."""
+        requests = [
+            customer.classify_request(contact, messages[index])
+            for index, contact in zip(customers, contacts, strict=True)
+            if messages[index].kind is MessageKind.TEXT
+            and contact.id not in active
+            and customer.needs_understanding(contact, messages[index])
+        ]
+        if len(requests) < 2:
+            return contextlib.nullcontext()
+        try:
+            return self.services.classifier.prepared(requests)
+        except Exception as error:
+            log.warning("classifying a batch together failed: %s", type(error).__name__)
+            return contextlib.nullcontext()
 
     def _text(self, contact: Contact, key: str, **values: object) -> Reply:
         language = contact.language or self.services.support.default_language

@@ -16,8 +16,12 @@ Order of precedence, from what costs most to get wrong:
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from knowledge.intents import (
     OtherShops,
@@ -72,6 +76,38 @@ class Classification:
     truncated: bool = False
 
 
+@dataclass(frozen=True)
+class ClassifyRequest:
+    """The arguments of one :meth:`Classifier.classify` call, so that calls can be made
+    together (:meth:`Classifier.classify_many`)."""
+
+    text: str
+    previous_language: str | None = None
+    language_hint: str | None = None
+    explicit_language: str | None = None
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """A message read as far as the lexicons and the lexical index take it: what the sentence
+    encoder's meaning is weighed with."""
+
+    text: str
+    question: str  # the text without greetings and thanks around it
+    language: str
+    source: str
+    truncated: bool
+    words: tuple[str, ...]  # the lexicons' words for "order"
+    candidates: tuple[Candidate, ...]
+    order: str | None
+    smalltalk: str | None
+
+    def decided(self, action: Action, **values: Any) -> Classification:
+        return Classification(
+            self.language, self.source, action, truncated=self.truncated, **values
+        )
+
+
 class Classifier:
     """Language, then dispute, order, FAQ, small talk or fallback, for one message.
 
@@ -100,6 +136,7 @@ class Classifier:
             label for label in (semantic.labels if semantic else []) if not label.startswith("faq:")
         ]
         self._other_shops = OtherShops(kb.lexicons.values())
+        self._prepared = threading.local()  # see prepared()
 
     def classify(
         self,
@@ -109,18 +146,80 @@ class Classifier:
         language_hint: str | None = None,
         explicit_language: str | None = None,
     ) -> Classification:
-        """Decide what ``text`` is; the language is ``explicit_language`` if given."""
+        """Decide what ``text`` is; the language is ``explicit_language`` if given.
+
+        Inside :meth:`prepared` a call with arguments prepared there is answered from the
+        batch's results."""
+        return self.classify_one(
+            ClassifyRequest(text, previous_language, language_hint, explicit_language)
+        )
+
+    def classify_one(self, request: ClassifyRequest) -> Classification:
+        """:meth:`classify` with its arguments in one value."""
+        results: dict[ClassifyRequest, Classification] | None = getattr(
+            self._prepared, "results", None
+        )
+        if results is not None and request in results:
+            return results[request]
+        return self.classify_many([request])[0]
+
+    def classify_many(self, requests: Sequence[ClassifyRequest]) -> list[Classification]:
+        """What each request's message is, exactly as :meth:`classify` decides it one by one.
+
+        The messages the sentence encoder must read are encoded and ranked together, in one
+        encoder call and one matrix product: per message that costs a fraction of a call of
+        its own (measured in benchmarks/classify_speed.py)."""
+        results: list[Classification | None] = []
+        waiting: list[tuple[int, _Reading]] = []
+        for request in requests:
+            outcome = self._read(request)
+            if isinstance(outcome, _Reading):
+                waiting.append((len(results), outcome))
+                results.append(None)
+            else:
+                results.append(outcome)
+        if waiting:
+            readings = [reading for _, reading in waiting]
+            for (index, reading), meaning in zip(waiting, self._meanings(readings), strict=True):
+                results[index] = self._decide(reading, meaning)
+        return [result for result in results if result is not None]
+
+    def prepared(self, requests: Sequence[ClassifyRequest]) -> AbstractContextManager[None]:
+        """Classify ``requests`` together now (raising here if that fails); while the block
+        it returns runs, :meth:`classify` calls with the same arguments (in this thread) get
+        these results.
+
+        The router knows a batch's messages before its handlers ask about each: this lets
+        them ask one at a time and still be answered at the batch's cost. A call the batch did
+        not foresee (other arguments) is classified on its own, as ever."""
+        return self._answering(dict(zip(requests, self.classify_many(requests), strict=True)))
+
+    @contextmanager
+    def _answering(self, results: dict[ClassifyRequest, Classification]) -> Iterator[None]:
+        outer = getattr(self._prepared, "results", None)
+        self._prepared.results = results
+        try:
+            yield
+        finally:
+            self._prepared.results = outer
+
+    def _read(self, request: ClassifyRequest) -> Classification | _Reading:
+        """As far as the lexicons and the lexical index decide: a decision, or the reading the
+        sentence encoder's meaning completes (:meth:`_decide`)."""
+        text = request.text
         truncated = len(text) > MAX_CHARS
         text = text[:MAX_CHARS]
         detection = (
-            Detection(explicit_language, "explicit", 1.0)
-            if explicit_language
-            else self.detector.detect(text, previous=previous_language, hint=language_hint)
+            Detection(request.explicit_language, "explicit", 1.0)
+            if request.explicit_language
+            else self.detector.detect(
+                text, previous=request.previous_language, hint=request.language_hint
+            )
         )
         language = detection.language
 
-        def decided(action: Action, **values: object) -> Classification:
-            return Classification(language, detection.source, action, truncated=truncated, **values)  # type: ignore[arg-type]
+        def decided(action: Action, **values: Any) -> Classification:
+            return Classification(language, detection.source, action, truncated=truncated, **values)
 
         lexicon = self.kb.lexicons.get(language)
         # English phrases in another language's message ("refund", "chargeback") need letters
@@ -163,42 +262,67 @@ class Classifier:
                 confidence=best_lexical,
                 candidates=candidates,
             )
+        reading = _Reading(
+            text=text,
+            question=question,
+            language=language,
+            source=detection.source,
+            truncated=truncated,
+            words=words,
+            candidates=candidates,
+            order=order,
+            smalltalk=smalltalk,
+        )
         if self.semantic is not None and _has_words(text):
-            meaning = self._semantic(question, candidates)
-            if meaning.kind == "escalate" and not smalltalk:
-                order = order or find_order_number(text, words, allow_bare=True)
-                return decided(
-                    Action.ESCALATE, intent=meaning.label, confidence=meaning.score, order=order
-                )
-            if meaning.kind == "order_status" and not smalltalk:
-                return decided(Action.ORDER_STATUS, confidence=meaning.score, order=order)
-            if meaning.kind == "smalltalk" and len(normalise(text).split()) <= SMALLTALK_MAX_WORDS:
-                smalltalk = smalltalk or meaning.label
-            if order and (meaning.kind != "faq" or meaning.score < SEMANTIC_ORDER_OVER_FAQ):
-                return decided(Action.ORDER_STATUS, confidence=0.9, order=order)
-            if meaning.kind == "faq" and not smalltalk and not self._other_shops.find(text):
-                return decided(
-                    Action.FAQ,
-                    intent=meaning.label,
-                    confidence=meaning.score,
-                    candidates=meaning.candidates,
-                    sure=meaning.sure,
-                )
-            if smalltalk:
-                return decided(Action.SMALLTALK, intent=smalltalk, confidence=0.9)
+            return reading
+        return self._decide_lexically(reading)
+
+    def _decide(self, reading: _Reading, meaning: Meaning) -> Classification:
+        """The decision once the sentence encoder's ``meaning`` joins the reading."""
+        text, order, smalltalk, decided = (
+            reading.text,
+            reading.order,
+            reading.smalltalk,
+            reading.decided,
+        )
+        if meaning.kind == "escalate" and not smalltalk:
+            order = order or find_order_number(text, reading.words, allow_bare=True)
             return decided(
-                Action.FALLBACK,
-                intent=meaning.label if meaning.kind in {"topic", "out_of_scope"} else None,
-                confidence=meaning.score,
-                candidates=meaning.candidates if meaning.kind != "out_of_scope" else (),
+                Action.ESCALATE, intent=meaning.label, confidence=meaning.score, order=order
             )
+        if meaning.kind == "order_status" and not smalltalk:
+            return decided(Action.ORDER_STATUS, confidence=meaning.score, order=order)
+        if meaning.kind == "smalltalk" and len(normalise(text).split()) <= SMALLTALK_MAX_WORDS:
+            smalltalk = smalltalk or meaning.label
+        if order and (meaning.kind != "faq" or meaning.score < SEMANTIC_ORDER_OVER_FAQ):
+            return decided(Action.ORDER_STATUS, confidence=0.9, order=order)
+        if meaning.kind == "faq" and not smalltalk and not self._other_shops.find(text):
+            return decided(
+                Action.FAQ,
+                intent=meaning.label,
+                confidence=meaning.score,
+                candidates=meaning.candidates,
+                sure=meaning.sure,
+            )
+        if smalltalk:
+            return decided(Action.SMALLTALK, intent=smalltalk, confidence=0.9)
+        return decided(
+            Action.FALLBACK,
+            intent=meaning.label if meaning.kind in {"topic", "out_of_scope"} else None,
+            confidence=meaning.score,
+            candidates=meaning.candidates if meaning.kind != "out_of_scope" else (),
+        )
+
+    def _decide_lexically(self, reading: _Reading) -> Classification:
+        """The decision from the lexical index alone (no encoder, or no words to encode)."""
+        candidates, order, decided = reading.candidates, reading.order, reading.decided
         best = candidates[0] if candidates else None
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
         if order and (best is None or best.score < ORDER_OVER_FAQ):
             # a customer who types an order number asks about that order, unless the message
             # is plainly one of the FAQ's questions ("how do I cancel order #10234?")
             return decided(Action.ORDER_STATUS, confidence=0.9, order=order)
-        if best and self._other_shops.find(text):
+        if best and self._other_shops.find(reading.text):
             # "does Otto deliver to Poland?": our policies are no answer to that
             candidates, best = (), None
         if best and (
@@ -208,8 +332,8 @@ class Classifier:
             return decided(
                 Action.FAQ, intent=best.entry_id, confidence=best.score, candidates=candidates
             )
-        if smalltalk:
-            return decided(Action.SMALLTALK, intent=smalltalk, confidence=0.9)
+        if reading.smalltalk:
+            return decided(Action.SMALLTALK, intent=reading.smalltalk, confidence=0.9)
         if best and best.score >= SUGGEST_AT:
             return decided(
                 Action.FAQ,
@@ -234,18 +358,22 @@ class Classifier:
                 candidates = tuple(others)
         return candidates
 
-    def _semantic(self, question: str, lexical: tuple[Candidate, ...]) -> Meaning:
-        """What the nearest examples say, with each FAQ entry's lexical score added."""
+    def _meanings(self, readings: Sequence[_Reading]) -> list[Meaning]:
+        """What the nearest examples say of each reading's question, with each FAQ entry's
+        lexical score added; one encoder call and one ranking for all of them."""
         assert self.semantic is not None
-        vector = self.semantic.encode(question)
+        vectors = self.semantic.encode_many([reading.question for reading in readings])
         # the best labels, and every label a decision compares: the lexical candidates and
         # each kind beyond the FAQ (a 2,000-entry KB has 2,000 labels; 40 decide)
-        ranked = self.semantic.rank(
-            vector,
-            limit=RANKED_LABELS,
-            include=[*("faq:" + c.entry_id for c in lexical), *self._intent_labels],
-        )
-        return read_meaning(ranked, lexical)
+        includes = [
+            [*("faq:" + c.entry_id for c in reading.candidates), *self._intent_labels]
+            for reading in readings
+        ]
+        ranked = self.semantic.rank_many(vectors, limit=RANKED_LABELS, includes=includes)
+        return [
+            read_meaning(labels, reading.candidates)
+            for labels, reading in zip(ranked, readings, strict=True)
+        ]
 
 
 def _has_words(text: str) -> bool:

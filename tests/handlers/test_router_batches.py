@@ -11,6 +11,7 @@ from sqlalchemy import event, func, select, text
 from bot.app import App, build_app
 from bot.config import Settings
 from handlers.messages import IncomingMessage, MessageKind
+from knowledge.classifier import Classification, ClassifyRequest
 from store.clock import ManualClock
 from store.models import Contact, ConversationEntry, Ticket
 from tests.handlers.conversation import press, say
@@ -54,6 +55,24 @@ def test_a_batch_answers_each_message_as_if_it_came_alone(
         assert logged == 2 * len(BURST)  # what came in and what went out, for each
         ticket = session.scalar(select(Ticket))
         assert ticket is not None and ticket.reason in ("damaged", "refund_demand")
+
+
+def test_a_batch_reaches_the_sentence_encoder_in_one_call(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    semantic = app.services.classifier.semantic
+    assert semantic is not None
+    encode_many, calls = semantic.encode_many, []
+
+    def counted(texts):  # type: ignore[no-untyped-def]
+        calls.append(list(texts))
+        return encode_many(texts)
+
+    monkeypatch.setattr(semantic, "encode_many", counted)
+    burst = [("c6", "what does shipping to Japan cost?", "en"), *BURST]
+    replies = app.router.handle_batch([_incoming(u, t, h) for u, t, h in burst])
+    assert all(replies)
+    assert len(calls) == 1 and len(calls[0]) >= 2  # the messages the lexicons left open
 
 
 def test_returning_customers_in_a_batch_keep_what_the_bot_knows(app: App) -> None:
@@ -124,15 +143,15 @@ def _count_transactions(app: App) -> list[int]:
 
 def _poison_the_classifier(app: App, monkeypatch: pytest.MonkeyPatch, poison: str) -> list[str]:
     """Make the classifier raise (a bug in handling) for ``poison``; returns the texts it read."""
-    classify, seen = app.services.classifier.classify, []
+    classify_many, seen = app.services.classifier.classify_many, []
 
-    def failing(text: str, **hints: object):  # type: ignore[no-untyped-def]
-        seen.append(text)
-        if text == poison:
-            raise ValueError(f"cannot classify {text!r}")  # the message quotes the text
-        return classify(text, **hints)  # type: ignore[arg-type]
+    def failing(requests: list[ClassifyRequest]) -> list[Classification]:
+        seen.extend(request.text for request in requests)
+        if any(request.text == poison for request in requests):
+            raise ValueError(f"cannot classify {poison!r}")  # the message quotes the text
+        return classify_many(requests)
 
-    monkeypatch.setattr(app.services.classifier, "classify", failing)
+    monkeypatch.setattr(app.services.classifier, "classify_many", failing)
     return seen
 
 
@@ -153,7 +172,9 @@ def test_a_poisoned_message_is_left_out_and_the_batch_retried_without_it(
     # the batch, the batch without the poisoned message, the poisoned message alone: not one
     # transaction per message of the batch
     assert began[0] == 3
-    assert seen.count(poison) == 2  # in the batch, then alone
+    # with the batch classified together (which fails, so each is classified alone), in
+    # the batch, then alone
+    assert seen.count(poison) == 3
     fallback = app.services.texts.get("fallback.text", "en")
     assert [r.text for r in replies[2]] == [fallback]
     alone_app = _second_app(

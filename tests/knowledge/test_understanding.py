@@ -17,7 +17,7 @@ import pytest
 from bot.app import Knowledge, build_knowledge
 from bot.config import Settings
 from bot.evaluation import evaluate
-from knowledge.classifier import Action
+from knowledge.classifier import Action, ClassifyRequest
 from knowledge.encoder import EmbeddingCache, HashedNgramEncoder
 from knowledge.kb import load_knowledge_base
 from knowledge.language import LanguageDetector, LinguaScorer, WideLinguaScorer
@@ -65,6 +65,39 @@ def test_disputes_and_smalltalk_need_no_lexicon_of_the_seller(alpine: Knowledge)
     )
     assert alpine.classifier.classify("thanks for helping").action is Action.SMALLTALK
     assert alpine.classifier.classify("will it rain in Munich today?").action is Action.FALLBACK
+
+
+def test_messages_classified_together_get_what_each_gets_alone(alpine: Knowledge) -> None:
+    rows = _rows("alpine-outdoor")[:120]
+    requests = [ClassifyRequest(r["text"], language_hint=r.get("language_hint")) for r in rows]
+    classifier = alpine.classifier
+    together = classifier.classify_many(requests)
+    alone = [classifier.classify(r.text, language_hint=r.language_hint) for r in requests]
+    assert [(c.action, c.intent, c.language) for c in together] == [
+        (c.action, c.intent, c.language) for c in alone
+    ]
+    for one, other in zip(together, alone, strict=True):
+        assert one.confidence == pytest.approx(other.confidence, abs=1e-5)
+    assert sum(c.action is Action.FAQ for c in together) > 30  # the encoder had work to do
+
+
+def test_a_prepared_batch_answers_the_calls_it_foresaw(alpine: Knowledge) -> None:
+    classifier = alpine.classifier
+    foreseen = ClassifyRequest("wie teuer ist der Versand?", previous_language="de")
+    asked = {"previous_language": "de"}
+    with classifier.prepared([foreseen]):
+        inside = classifier.classify("wie teuer ist der Versand?", **asked)
+        assert classifier.classify("wie teuer ist der Versand?", **asked) is inside  # the batch's
+        unforeseen = classifier.classify("wie teuer ist der Versand?", previous_language="fr")
+        assert classifier.classify("wie teuer ist der Versand?", previous_language="fr") == (
+            unforeseen
+        )
+        assert classifier.classify("wie teuer ist der Versand?", previous_language="fr") is not (
+            unforeseen
+        )  # not foreseen: classified anew each time
+    after = classifier.classify("wie teuer ist der Versand?", **asked)
+    assert after == inside and after is not inside  # the block over, nothing is kept
+    assert inside.action is Action.FAQ
 
 
 def test_entries_are_linked_to_the_library_topic_they_answer(alpine: Knowledge) -> None:

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from bot.app import App
 from bot.delivery import Deliverer, Sender
+from bot.group_commit import GroupCommit
 from bot.inbox_batch import BatchOfRows, Handled
 from handlers.messages import IncomingMessage, Reply
 from store import inbox, outbox
@@ -97,8 +98,9 @@ class InboxWorker:
         self._parallel = threads
         self._router_pool = ThreadPoolExecutor(threads, thread_name_prefix=f"{channel}-router")
         self._accept_pool = ThreadPoolExecutor(1, thread_name_prefix=f"{channel}-inbox")
-        self._to_accept: list[tuple[list[Arrival], asyncio.Future[list[bool]]]] = []
-        self._accepting = False
+        # one writer thread for both: on SQLite they would only wait for each other's lock
+        self._accepts = GroupCommit(self._insert, self._accept_pool)
+        self._marks = GroupCommit(self._mark_answered, self._accept_pool)
         self._busy_users: set[str] = set()
         self._busy_lock = threading.Lock()
         self._wake = asyncio.Event()
@@ -114,38 +116,10 @@ class InboxWorker:
         Returns once they are committed: the caller may then acknowledge them. Raises if the
         store cannot be reached, and the caller must not acknowledge.
         """
-        if not arrivals:
-            return []
-        future: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
-        self._to_accept.append((list(arrivals), future))
-        if not self._accepting:
-            self._accepting = True
-            asyncio.get_running_loop().create_task(self._accept_queued())
-        new = await future
+        new = await self._accepts.submit(arrivals)
         if any(new):
             self.wake()
         return new
-
-    async def _accept_queued(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while self._to_accept:
-                waiting, self._to_accept = self._to_accept, []
-                flat = [arrival for arrivals, _ in waiting for arrival in arrivals]
-                try:
-                    new = await loop.run_in_executor(self._accept_pool, self._insert, flat)
-                except Exception as error:
-                    for _, future in waiting:
-                        if not future.done():
-                            future.set_exception(error)
-                    continue
-                start = 0
-                for arrivals, future in waiting:
-                    if not future.done():
-                        future.set_result(new[start : start + len(arrivals)])
-                    start += len(arrivals)
-        finally:
-            self._accepting = False
 
     def _insert(self, arrivals: list[Arrival]) -> list[bool]:
         with self.app.sessions() as session, session.begin():
@@ -183,7 +157,7 @@ class InboxWorker:
                 if self._drains:
                     await asyncio.wait(set(self._drains))
                     continue
-                if not self._accepting and not await loop.run_in_executor(
+                if not self._accepts.busy and not await loop.run_in_executor(
                     self._accept_pool, self._anything_due
                 ):
                     return
@@ -262,7 +236,6 @@ class InboxWorker:
         work = [h for h in handled if h.replies]
         if not work:
             return
-        loop = asyncio.get_running_loop()
 
         async def send_and_mark(done: Handled) -> None:
             # marked as soon as they are out: a crash between a send and its mark sends that
@@ -270,15 +243,18 @@ class InboxWorker:
             # kept to one message's, not a whole batch's. What could not be sent now is the
             # delivery worker's; either way the person's next message may be answered now.
             sent = await self.deliverer.send_recorded(self.sender, self.channel, done.replies)
-            await loop.run_in_executor(self._accept_pool, self._mark_answered, done, sent)
+            await self._marks.submit([(done, sent)])
 
         await asyncio.gather(*(send_and_mark(done) for done in work))
 
-    def _mark_answered(self, done: Handled, sent: Sequence[int]) -> None:
-        """Record the replies ``sent`` and release the message's row (one short write)."""
+    def _mark_answered(self, answered: list[tuple[Handled, Sequence[int]]]) -> list[None]:
+        """Record the replies sent and release their messages' rows: one short write for all
+        the messages answered while the last one ran."""
         with self.app.sessions() as session, session.begin():
-            outbox.mark_all_sent(session, sent, now=self.clock())
-            inbox.finish(session, [done.item_id])
+            sent_ids = [message_id for _, sent in answered for message_id in sent]
+            outbox.mark_all_sent(session, sent_ids, now=self.clock())
+            inbox.finish(session, [done.item_id for done, _ in answered])
+        return [None] * len(answered)
 
     def _prune(self, now: datetime) -> None:
         """Forget handled rows older than the retention, every few minutes when idle."""

@@ -28,12 +28,16 @@ _WHOLE = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_SHOWN = 40  # characters of a bad value quoted in a message
+_SHOWN = 40  # characters of a bad value quoted in a message, as the reader sees them
 
 
 def shown(value: str) -> str:
-    """``value`` quoted for a message, cut to a readable length."""
-    return repr(value if len(value) <= _SHOWN else value[:_SHOWN] + "…")
+    """``value`` quoted for a message, cut to a readable length: at most ``_SHOWN``
+    characters of it, fewer where ``repr`` writes them as escapes (``\\U0001195a``)."""
+    cut = value[:_SHOWN]
+    while len(repr(cut)) > _SHOWN + 2:  # + 2: the quotes
+        cut = cut[:-1]
+    return repr(cut if cut == value else cut + "…")
 
 
 def length_of(column: ColumnElement[Any]) -> int:

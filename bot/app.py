@@ -27,7 +27,8 @@ from knowledge.encoder import (
     make_encoder,
 )
 from knowledge.kb import KnowledgeBase, load_knowledge_base
-from knowledge.language import LanguageDetector, LanguageScorer, WideLinguaScorer, make_scorer
+from knowledge.language import LanguageDetector
+from knowledge.language_scorers import LanguageScorer, WideLinguaScorer, make_scorer
 from knowledge.library import IntentLibrary, load_library
 from knowledge.retrieval import FaqIndex
 from knowledge.semantic import SemanticIndex

@@ -33,7 +33,7 @@ from knowledge.intents import (
     strip_smalltalk,
 )
 from knowledge.kb import CJK_CHARS, KnowledgeBase, normalise
-from knowledge.language import Detection, LanguageDetector
+from knowledge.language import Detection, LanguageDetector, LanguageQuestion
 from knowledge.meaning import Meaning, read_meaning
 from knowledge.order_ids import find_order_number, is_order_id_only
 from knowledge.retrieval import Candidate, FaqIndex
@@ -171,8 +171,8 @@ class Classifier:
         its own (measured in benchmarks/classify_speed.py)."""
         results: list[Classification | None] = []
         waiting: list[tuple[int, _Reading]] = []
-        for request in requests:
-            outcome = self._read(request)
+        for request, detection in zip(requests, self._languages(requests), strict=True):
+            outcome = self._read(request, detection)
             if isinstance(outcome, _Reading):
                 waiting.append((len(results), outcome))
                 results.append(None)
@@ -203,19 +203,27 @@ class Classifier:
         finally:
             self._prepared.results = outer
 
-    def _read(self, request: ClassifyRequest) -> Classification | _Reading:
+    def _languages(self, requests: Sequence[ClassifyRequest]) -> list[Detection]:
+        """Each request's language: the explicit choice, else detected (all in one call)."""
+        asked = [
+            LanguageQuestion(r.text[:MAX_CHARS], r.previous_language, r.language_hint)
+            for r in requests
+            if not r.explicit_language
+        ]
+        detected = iter(self.detector.detect_many(asked))
+        return [
+            Detection(r.explicit_language, "explicit", 1.0)
+            if r.explicit_language
+            else next(detected)
+            for r in requests
+        ]
+
+    def _read(self, request: ClassifyRequest, detection: Detection) -> Classification | _Reading:
         """As far as the lexicons and the lexical index decide: a decision, or the reading the
         sentence encoder's meaning completes (:meth:`_decide`)."""
         text = request.text
         truncated = len(text) > MAX_CHARS
         text = text[:MAX_CHARS]
-        detection = (
-            Detection(request.explicit_language, "explicit", 1.0)
-            if request.explicit_language
-            else self.detector.detect(
-                text, previous=request.previous_language, hint=request.language_hint
-            )
-        )
         language = detection.language
 
         def decided(action: Action, **values: Any) -> Classification:

@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+
+from knowledge.language_scorers import LanguageScorer, LinguaScorer
 
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -46,158 +46,13 @@ _WORD = re.compile(r"[^\W\d_]+")
 _NOISE = re.compile(r"https?://\S+|(?<!\S)\S+@\S+")
 
 
-class LanguageScorer(Protocol):
-    """A statistical detector: confidence per candidate language for a text."""
+@dataclass(frozen=True)
+class LanguageQuestion:
+    """A message whose language is asked, with what the chat tells of its sender."""
 
-    def confidences(self, text: str) -> dict[str, float]: ...
-
-
-_BUILDS = ThreadPoolExecutor(2, "lingua")
-
-
-def build_later(builder: Any) -> Future[Any]:
-    """A lingua detector built beside the rest of the start-up (lingua releases the GIL while
-    it loads its models, about 1-2 s); whoever needs it first waits for it if need be."""
-    return _BUILDS.submit(builder.build)
-
-
-class LinguaScorer:
-    """lingua-language-detector: the most accurate on short text; the default."""
-
-    def __init__(self, languages: Sequence[str]) -> None:
-        from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
-
-        chosen = [
-            Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())) for code in languages
-        ]
-        if len(chosen) < 2:  # lingua needs two candidates; the second never wins alone
-            extra = Language.ENGLISH if Language.ENGLISH not in chosen else Language.GERMAN
-            chosen.append(extra)
-        self._allowed = set(languages)
-        self._built = build_later(
-            LanguageDetectorBuilder.from_languages(*chosen).with_preloaded_language_models()
-        )
-
-    @property
-    def _detector(self) -> Any:
-        return self._built.result()
-
-    def confidences(self, text: str) -> dict[str, float]:
-        values = self._detector.compute_language_confidence_values(text)
-        result = {}
-        for value in values:
-            code = value.language.iso_code_639_1.name.lower()
-            if code in self._allowed:
-                result[code] = value.value
-        return result
-
-
-class WideLinguaScorer:
-    """Names a language the shop did not configure, with lingua, in two steps.
-
-    All of lingua's high-accuracy models take 1.3 GB; its low-accuracy models for every
-    language about 100 MB, but on chat-length text they name Latin for Italian and Danish for
-    English. So the low-accuracy pass only nominates, and a high-accuracy detector over the
-    configured languages plus the nominee confirms (lingua shares loaded models between
-    detectors: each language seen costs its own model once, about 25 MB; at most
-    :data:`MAX_EXTRA` of them are kept).
-    """
-
-    MAX_EXTRA = 12
-    NOMINATE_AT = 0.8  # below this the low-accuracy pass is guessing
-    NEVER = {"la", "eo"}  # no customer writes Latin or Esperanto; they only catch noise
-
-    def __init__(self, configured: Sequence[str]) -> None:
-        self._codes = set(configured)
-        self._configured = [_lingua_language(code) for code in configured]
-        self._confirmers: dict[str, object] = {}
-        from lingua import LanguageDetectorBuilder
-
-        self._nominator = build_later(
-            LanguageDetectorBuilder.from_all_languages()
-            .with_low_accuracy_mode()
-            .with_preloaded_language_models()
-        )
-
-    def confidences(self, text: str) -> dict[str, float]:
-        """The nominee's high-accuracy confidence against the configured languages."""
-        values = self._nominator.result().compute_language_confidence_values(text)
-        if not values:
-            return {}
-        nominee = values[0].language.iso_code_639_1.name.lower()
-        if nominee in self._codes or nominee in self.NEVER or values[0].value < self.NOMINATE_AT:
-            return {}
-        confirmer = self._confirmer(nominee)
-        if confirmer is None:
-            return {}
-        confirmed = confirmer.compute_language_confidence_values(text)  # type: ignore[attr-defined]
-        return {v.language.iso_code_639_1.name.lower(): v.value for v in confirmed if v.value}
-
-    def _confirmer(self, code: str) -> object | None:
-        from lingua import LanguageDetectorBuilder
-
-        if code in self._confirmers:
-            return self._confirmers[code]
-        if len(self._confirmers) >= self.MAX_EXTRA:
-            return None
-        try:
-            language = _lingua_language(code)
-        except (AttributeError, ValueError):
-            return None
-        languages = {*self._configured, language}
-        if len(languages) < 2:
-            return None
-        self._confirmers[code] = LanguageDetectorBuilder.from_languages(*languages).build()
-        return self._confirmers[code]
-
-
-def _lingua_language(code: str):
-    from lingua import IsoCode639_1, Language
-
-    return Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
-
-
-class LangdetectScorer:
-    """langdetect (a port of Google's language-detection), seeded so it is deterministic."""
-
-    def __init__(self, languages: Sequence[str], seed: int = 0) -> None:
-        from langdetect import DetectorFactory
-        from langdetect.detector_factory import init_factory
-
-        DetectorFactory.seed = seed
-        init_factory()
-        from langdetect.detector_factory import _factory
-
-        self._factory = _factory
-        self._allowed = set(languages)
-        self._codes = {code: "zh-cn" if code == "zh" else code for code in languages}
-        self._seed = seed
-
-    def confidences(self, text: str) -> dict[str, float]:
-        from langdetect.lang_detect_exception import LangDetectException
-
-        detector = self._factory.create()
-        detector.set_prior_map({code: 1.0 for code in self._codes.values()})
-        detector.append(text)
-        try:
-            found = detector.get_probabilities()
-        except LangDetectException:
-            return {}
-        result: dict[str, float] = {}
-        for item in found:
-            code = "zh" if item.lang.startswith("zh") else item.lang
-            if code in self._allowed:
-                result[code] = result.get(code, 0.0) + item.prob
-        return result
-
-
-def make_scorer(name: str, languages: Sequence[str]) -> LanguageScorer:
-    """The detector called ``name`` ("lingua" or "langdetect") for ``languages``."""
-    if name == "lingua":
-        return LinguaScorer(languages)
-    if name == "langdetect":
-        return LangdetectScorer(languages)
-    raise ValueError(f"unknown language detector {name!r}; use 'lingua' or 'langdetect'")
+    text: str
+    previous: str | None = None  # the customer's last language
+    hint: str | None = None  # the platform's idea of the user's language
 
 
 @dataclass(frozen=True)
@@ -266,22 +121,31 @@ class LanguageDetector:
             return "ko"
         return None
 
-    def _unconfigured(self, text: str, letters: int) -> Detection | None:
-        """A language the shop did not configure, when the text clearly is one.
-
-        A script of its own (hangul, Hebrew, Thai...) is certain. Otherwise only a message long
-        enough for statistics counts ("order 10042", "refund" keep the customer's language),
-        and only when the wide detector is sure and puts no configured language near it.
-        """
+    def _unconfigured_script(self, text: str, letters: int) -> Detection | None:
+        """A language the shop did not configure, written in a script of its own (hangul,
+        Hebrew, Thai...): certain."""
         if self._wide is None:
             return None
         for language, script in _ONE_LANGUAGE_SCRIPTS:
             # the script must carry the message, not one word of it ("... 📦 שלום")
             if language not in self.languages and len(script.findall(text)) * 2 >= max(letters, 1):
                 return Detection(language, "script", 1.0)
-        if letters < self.WIDE_MIN_LETTERS or _KANA.search(text) or _HAN.search(text):
-            return None
-        confidences = self._wide.confidences(_strip_noise(text))
+        return None
+
+    def _asks_wide(self, text: str, letters: int) -> bool:
+        """Whether the wide detector may name an unconfigured language for ``text``: only a
+        message long enough for statistics counts ("order 10042", "refund" keep the
+        customer's language)."""
+        return (
+            self._wide is not None
+            and letters >= self.WIDE_MIN_LETTERS
+            and not _KANA.search(text)
+            and not _HAN.search(text)
+        )
+
+    def _unconfigured(self, confidences: Mapping[str, float]) -> Detection | None:
+        """An unconfigured language, when the wide detector is sure of it and puts no
+        configured language near it."""
         if not confidences:
             return None
         best = max(confidences, key=confidences.__getitem__)
@@ -296,21 +160,63 @@ class LanguageDetector:
     ) -> Detection:
         """The language of ``text``; ``previous`` is the customer's last language, ``hint`` the
         platform's idea of the user's language (both may be None or unsupported)."""
-        previous = previous if previous in self.languages else None
-        hint = _base_language(hint) if hint else None
-        hint = hint if hint in self.languages else None
-        fallback = previous or hint or self.default
-        fallback_source = "previous" if previous else "hint" if hint else "default"
-        letters = len(_LETTER.findall(text))
-        unconfigured = self._unconfigured(text, letters)
-        if unconfigured:
-            return unconfigured
-        scripted = self._by_script(text)
-        if scripted:
-            return Detection(scripted, "script", 1.0)
-        if letters == 0:
-            return Detection(fallback, fallback_source, 0.0)
-        confidences = self._scorer.confidences(_strip_noise(text))
+        return self.detect_many([LanguageQuestion(text, previous, hint)])[0]
+
+    def detect_many(self, questions: Sequence[LanguageQuestion]) -> list[Detection]:
+        """:meth:`detect` for each question, exactly as one by one; each statistical detector
+        runs once over the texts that need it (one parallel call for a batch)."""
+        letters = [len(_LETTER.findall(q.text)) for q in questions]
+        stripped = [_strip_noise(q.text) for q in questions]
+        results: list[Detection | None] = [
+            self._unconfigured_script(q.text, n) for q, n in zip(questions, letters, strict=True)
+        ]
+        wide = [
+            i
+            for i, (q, n) in enumerate(zip(questions, letters, strict=True))
+            if results[i] is None and self._asks_wide(q.text, n)
+        ]
+        if self._wide is not None and wide:
+            confidences = self._wide.confidences_many([stripped[i] for i in wide])
+            for i, found in zip(wide, confidences, strict=True):
+                results[i] = self._unconfigured(found)
+        scored: list[int] = []
+        for i, question in enumerate(questions):
+            if results[i] is not None:
+                continue
+            scripted = self._by_script(question.text)
+            if scripted:
+                results[i] = Detection(scripted, "script", 1.0)
+            elif letters[i] == 0:
+                results[i] = self._fallback(question)
+            else:
+                scored.append(i)
+        if scored:
+            confidences = self._scorer.confidences_many([stripped[i] for i in scored])
+            for i, found in zip(scored, confidences, strict=True):
+                results[i] = self._decide(questions[i], letters[i], found)
+        return [result for result in results if result is not None]
+
+    def _known(self, question: LanguageQuestion) -> tuple[str | None, str | None]:
+        """The question's previous language and platform hint, where configured."""
+        previous = question.previous if question.previous in self.languages else None
+        hint = _base_language(question.hint) if question.hint else None
+        return previous, hint if hint in self.languages else None
+
+    def _fallback(self, question: LanguageQuestion) -> Detection:
+        """No letters to go by: what we know of the customer, else the default."""
+        previous, hint = self._known(question)
+        if previous:
+            return Detection(previous, "previous", 0.0)
+        if hint:
+            return Detection(hint, "hint", 0.0)
+        return Detection(self.default, "default", 0.0)
+
+    def _decide(
+        self, question: LanguageQuestion, letters: int, confidences: dict[str, float]
+    ) -> Detection:
+        """The detector's confidences weighed against what we know of the customer."""
+        text = question.text
+        previous, hint = self._known(question)
         latin_only = {
             code: value
             for code, value in confidences.items()
@@ -318,7 +224,7 @@ class LanguageDetector:
         }
         confidences = latin_only or confidences
         if not confidences:
-            return Detection(fallback, fallback_source, 0.0)
+            return self._fallback(question)
         best = max(confidences, key=confidences.__getitem__)
         best_value = confidences[best]
         short = letters < self.SHORT_LETTERS

@@ -35,6 +35,7 @@ from store.upsert import insert_ignoring
 PENDING, SENDING, DONE, FAILED = "pending", "sending", "done", "failed"
 KEY_CHARS = 200
 USER_KEY_CHARS = 130
+ACCEPT_CHUNK = 200  # rows per INSERT: 9 columns each, well within SQLite's variable limit
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,23 @@ def accept(session: Session, arrivals: Sequence[Arrival], now: datetime) -> list
         }
         for a in arrivals
     ]
-    statement = insert_ignoring(session, InboxItem, ["channel", "key"]).returning(
-        InboxItem.channel, InboxItem.key
-    )
+    # one multi-row INSERT per chunk; RETURNING names the keys that were new, and of two
+    # arrivals with one key in the same call only the first is new
+    table = InboxItem.__table__
     added: set[tuple[str, str]] = set()
-    for row in rows:  # one statement per row keeps RETURNING's answer tied to its row
-        added.update((str(c), str(k)) for c, k in session.execute(statement.values(**row)))
-    return [(r["channel"], r["key"]) in added for r in rows]
+    for first in range(0, len(rows), ACCEPT_CHUNK):
+        statement = (
+            insert_ignoring(session, table, ["channel", "key"])
+            .values(rows[first : first + ACCEPT_CHUNK])
+            .returning(table.c.channel, table.c.key)
+        )
+        added.update((str(c), str(k)) for c, k in session.execute(statement))
+    new = []
+    for row in rows:
+        key = (row["channel"], row["key"])
+        new.append(key in added)
+        added.discard(key)
+    return new
 
 
 def _holds_back(older: Any, row: Any, now: datetime) -> ColumnElement[bool]:

@@ -20,7 +20,8 @@ from bot.evaluation import evaluate
 from knowledge.classifier import Action, ClassifyRequest
 from knowledge.encoder import EmbeddingCache, HashedNgramEncoder
 from knowledge.kb import load_knowledge_base
-from knowledge.language import LanguageDetector, LinguaScorer, WideLinguaScorer
+from knowledge.language import LanguageDetector, LanguageQuestion
+from knowledge.language_scorers import LinguaScorer, WideLinguaScorer
 from knowledge.library import load_library
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "eval"
@@ -184,3 +185,25 @@ def test_one_word_in_another_script_does_not_change_the_language(
     detector: LanguageDetector,
 ) -> None:
     assert detector.detect("My parcel never arrived, what now? שלום").language == "en"
+
+
+def test_languages_detected_together_are_those_detected_one_by_one(
+    detector: LanguageDetector,
+) -> None:
+    questions = [
+        LanguageQuestion("Hoe lang duurt de verzending naar Antwerpen?"),  # unconfigured
+        LanguageQuestion("배송은 보통 며칠 걸리나요?"),  # a script of its own
+        LanguageQuestion("Wie lange dauert der Versand nach Österreich?"),
+        LanguageQuestion("order 10042", previous="de"),  # short: the customer's language
+        LanguageQuestion("refund", hint="fr-FR"),
+        LanguageQuestion("10042 📦", previous="es"),  # no letters at all
+        LanguageQuestion(""),
+        LanguageQuestion("My parcel never arrived, what now? שלום"),
+        LanguageQuestion("¿Cuánto tarda el envío a Colombia?", hint="en"),
+    ]
+    together = detector.detect_many(questions)
+    alone = [detector.detect(q.text, previous=q.previous, hint=q.hint) for q in questions]
+    # lingua's parallel call may differ from its single one in a float's last digits
+    assert [(d.language, d.source) for d in together] == [(d.language, d.source) for d in alone]
+    assert [d.confidence for d in together] == pytest.approx([d.confidence for d in alone])
+    assert [d.language for d in together] == ["nl", "ko", "de", "de", "fr", "es", "en", "en", "es"]

@@ -23,6 +23,20 @@ def _accept(app: App, *arrivals: Arrival) -> list[bool]:
         return inbox.accept(session, list(arrivals), app.services.clock())
 
 
+def test_a_key_twice_in_one_call_is_new_once_and_rows_keep_their_order(app: App) -> None:
+    arrivals = [_arrival(str(n), f"u{n % 7}") for n in range(inbox.ACCEPT_CHUNK + 50)]
+    redelivered = arrivals[3]
+    assert _accept(app, *arrivals[:2], redelivered, *arrivals[2:]) == (
+        [True] * 4 + [False] + [True] * (len(arrivals) - 4)
+    )
+    with app.sessions() as session:
+        stored = session.query(InboxItem).order_by(InboxItem.id).all()
+    assert [row.key for row in stored] == [a.key for a in [*arrivals[:2], redelivered]] + [
+        a.key for a in arrivals[2:] if a is not redelivered
+    ]
+    assert stored[0].message == {"text": "0"} and stored[0].route == {"thread": None}
+
+
 def _due(app: App, busy_users: set[str] | None = None) -> list[str]:
     with app.sessions() as session:
         rows = inbox.due(

@@ -13,7 +13,8 @@ who each send one message (after a warm-up burst of 100 other customers):
 
 The rate is messages answered per second, from handing the burst to the fake until its 1,000th
 successful ``sendMessage``. Each bot runs ``--rounds`` times, alternating; the best round
-counts. Bar (issue 4): CrossDesk >= 0.7 x the bare echo bot.
+counts. Bar: CrossDesk >= 0.5 x the bare echo bot (issue 11, with the sentence encoder reading
+every message; issue 4's 0.7 was set for the lexical classifier alone).
 
     python benchmarks/telegram_throughput.py [--customers 1000] [--rounds 5]
 
@@ -54,7 +55,7 @@ from handlers.messages import IncomingMessage  # noqa: E402
 from tests.fakes.telegram_api import TOKEN  # noqa: E402
 from tests.fakes.telegram_process import FakeServer  # noqa: E402
 
-BAR = 0.7
+BAR = 0.5
 MESSAGES = [
     ("en", "How long does delivery take to Canada?"),
     ("de", "Wie lange dauert der Versand nach Österreich?"),

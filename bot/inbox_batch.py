@@ -54,15 +54,22 @@ class BatchOfRows:
         messages: Sequence[IncomingMessage],
         replies: Sequence[list[Reply] | None],
     ) -> None:
+        silent: list[int] = []
+        answered: list[tuple[IncomingMessage, InboxItem, list[Reply]]] = []
         for message, answer in zip(messages, replies, strict=True):
             if answer is None:
                 continue
             row = self._row(message)
-            if not answer:  # nothing to send: the person's next message may go at once
-                inbox.finish(session, [row.id])
-                continue
-            recorded = self.worker.record_replies(session, message, row.route or {}, answer)
-            self.handled[row.id] = Handled(row.id, row.user_key, recorded)
+            if answer:
+                answered.append((message, row, answer))
+            else:  # nothing to send: the person's next message may go at once
+                silent.append(row.id)
+        inbox.finish(session, silent)
+        recorded = self.worker.record_replies(
+            session, [(message, row.route or {}, answer) for message, row, answer in answered]
+        )
+        for (_, row, _), own in zip(answered, recorded, strict=True):
+            self.handled[row.id] = Handled(row.id, row.user_key, own)
 
     def failed(self, message: IncomingMessage, error: Exception) -> bool:
         row = self._row(message)

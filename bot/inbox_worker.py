@@ -276,26 +276,26 @@ class InboxWorker:
     def record_replies(
         self,
         session: Session,
-        message: IncomingMessage,
-        route: dict[str, Any],
-        replies: Sequence[Reply],
-    ) -> list[tuple[int, dict[str, Any]]]:
-        """Write ``replies`` to the outbox, held back from the delivery worker for a lease."""
+        answered: Sequence[tuple[IncomingMessage, dict[str, Any], Sequence[Reply]]],
+    ) -> list[list[tuple[int, dict[str, Any]]]]:
+        """Write the replies to each message (with its route) to the outbox, in one statement,
+        held back from the delivery worker for a lease; each message's ``(id, payload)``s."""
         now = self.clock()
-        recorded = []
-        for reply in replies:
-            payload = self.answering.outgoing(message, route, reply)
-            row = outbox.enqueue(
+        payloads = [
+            [self.answering.outgoing(message, route, reply) for reply in replies]
+            for message, route, replies in answered
+        ]
+        ids = iter(
+            outbox.enqueue_many(
                 session,
                 channel=self.channel,
                 kind="reply",
-                payload=payload,
+                payloads=[payload for own in payloads for payload in own],
                 now=now,
                 available_at=now + self.reply_lease,
             )
-            assert row is not None  # no dedupe key: always added
-            recorded.append((row.id, payload))
-        return recorded
+        )
+        return [[(next(ids), payload) for payload in own] for own in payloads]
 
     def give_back(self, item: InboxItem, message: IncomingMessage, error: Exception) -> None:
         """A message failed on its own: due again after a pause, or, after the last attempt,

@@ -178,9 +178,13 @@ def test_the_reply_lease_and_the_retention_come_from_the_store_settings(
         assert worker.retention == timedelta(hours=6)
         message = IncomingMessage.from_text("console", "u1", "u1", "hello")
         with app.sessions() as session, session.begin():
-            worker.record_replies(session, message, {}, [Reply("hi")])
+            recorded = worker.record_replies(
+                session, [(message, {}, [Reply("hi"), Reply("more")]), (message, {}, [])]
+            )
         with app.sessions() as session:
-            row = session.scalars(select(OutboxMessage)).one()
-            assert row.available_at - clock() == timedelta(seconds=45)
+            rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+            assert [row.available_at - clock() for row in rows] == [timedelta(seconds=45)] * 2
+            assert [(row.id, row.payload) for row in rows] == recorded[0]
+            assert recorded[1] == []
     finally:
         app.close()

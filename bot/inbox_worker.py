@@ -42,6 +42,7 @@ from handlers.messages import IncomingMessage, Reply
 from store import inbox, outbox
 from store.inbox import Arrival
 from store.models import InboxItem
+from store.write_retry import with_write_retries
 
 __all__ = ["Answering", "Arrival", "InboxWorker", "arrival", "user_key"]
 
@@ -187,7 +188,8 @@ class InboxWorker:
             while await self._drain_once():
                 pass
         except Exception as error:  # the store is down, say: the rows wait for the next try
-            log.warning("the inbox could not be worked: %s", type(error).__name__)
+            code = getattr(getattr(error, "orig", None), "sqlstate", None) or ""
+            log.warning("the inbox could not be worked: %s %s", type(error).__name__, code)
             await asyncio.sleep(STORE_DOWN_SECONDS)
 
     async def _drain_once(self) -> bool:
@@ -250,10 +252,16 @@ class InboxWorker:
     def _mark_answered(self, answered: list[tuple[Handled, Sequence[int]]]) -> list[None]:
         """Record the replies sent and release their messages' rows: one short write for all
         the messages answered while the last one ran."""
-        with self.app.sessions() as session, session.begin():
-            sent_ids = [message_id for _, sent in answered for message_id in sent]
-            outbox.mark_all_sent(session, sent_ids, now=self.clock())
-            inbox.finish(session, [done.item_id for done, _ in answered])
+        sent_ids = [message_id for _, sent in answered for message_id in sent]
+        item_ids = [done.item_id for done, _ in answered]
+
+        def mark() -> None:
+            with self.app.sessions() as session, session.begin():
+                outbox.mark_all_sent(session, sent_ids, now=self.clock())
+                inbox.finish(session, item_ids)
+
+        # the replies are out: a lost mark would send them again after their lease
+        with_write_retries(mark, f"marking {len(answered)} answered messages")
         return [None] * len(answered)
 
     def _prune(self, now: datetime) -> None:

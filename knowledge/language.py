@@ -166,7 +166,6 @@ class LanguageDetector:
         """:meth:`detect` for each question, exactly as one by one; each statistical detector
         runs once over the texts that need it (one parallel call for a batch)."""
         letters = [len(_LETTER.findall(q.text)) for q in questions]
-        stripped = [_strip_noise(q.text) for q in questions]
         results: list[Detection | None] = [
             self._unconfigured_script(q.text, n) for q, n in zip(questions, letters, strict=True)
         ]
@@ -176,7 +175,8 @@ class LanguageDetector:
             if results[i] is None and self._asks_wide(q.text, n)
         ]
         if self._wide is not None and wide:
-            confidences = self._wide.confidences_many([stripped[i] for i in wide])
+            texts = [_strip_noise(questions[i].text) for i in wide]
+            confidences = self._wide.confidences_many(texts)
             for i, found in zip(wide, confidences, strict=True):
                 results[i] = self._unconfigured(found)
         scored: list[int] = []
@@ -191,7 +191,8 @@ class LanguageDetector:
             else:
                 scored.append(i)
         if scored:
-            confidences = self._scorer.confidences_many([stripped[i] for i in scored])
+            texts = [_strip_noise(questions[i].text) for i in scored]
+            confidences = self._scorer.confidences_many(texts)
             for i, found in zip(scored, confidences, strict=True):
                 results[i] = self._decide(questions[i], letters[i], found)
         return [result for result in results if result is not None]

@@ -40,6 +40,7 @@ from bot.group_commit import GroupCommit
 from bot.inbox_batch import BatchOfRows, Handled
 from handlers.messages import IncomingMessage, Reply
 from store import inbox, outbox
+from store.db import sqlstate
 from store.inbox import Arrival
 from store.models import InboxItem
 from store.write_retry import with_write_retries
@@ -188,7 +189,7 @@ class InboxWorker:
             while await self._drain_once():
                 pass
         except Exception as error:  # the store is down, say: the rows wait for the next try
-            code = getattr(getattr(error, "orig", None), "sqlstate", None) or ""
+            code = sqlstate(error) or ""
             log.warning("the inbox could not be worked: %s %s", type(error).__name__, code)
             await asyncio.sleep(STORE_DOWN_SECONDS)
 

@@ -84,12 +84,18 @@ def create_store_engine(url: str, *, echo: bool = False, busy_timeout: float = 3
 _POSTGRES_BUSY = {"55P03", "40P01"}
 
 
+def sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE the database gave for ``error`` (PostgreSQL's five characters), if any:
+    what a log line may say of a store failure without its statement or data."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None)
+
+
 def is_busy(error: BaseException) -> bool:
     """Whether ``error`` says the store was busy (another writer held a lock too long), not
     that anything was wrong with what was asked: worth "one moment" and a retry."""
     if not isinstance(error, OperationalError):
         return False
-    if getattr(error.orig, "sqlstate", None) in _POSTGRES_BUSY:
+    if sqlstate(error) in _POSTGRES_BUSY:
         return True
     message = str(error.orig).lower()
     return "database is locked" in message or "database table is locked" in message

@@ -16,6 +16,8 @@ from typing import TypeVar
 
 from sqlalchemy.exc import OperationalError
 
+from store.db import sqlstate
+
 __all__ = ["with_write_retries"]
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ def with_write_retries(
         except OperationalError as error:
             if attempt == attempts:
                 raise
-            code = getattr(error.orig, "sqlstate", None) or type(error.orig).__name__
+            code = sqlstate(error) or type(error.orig).__name__
             log.warning(
                 "%s failed (%s, attempt %d of %d); trying again in %.2fs",
                 what,

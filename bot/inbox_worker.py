@@ -100,9 +100,16 @@ class InboxWorker:
         self._parallel = threads
         self._router_pool = ThreadPoolExecutor(threads, thread_name_prefix=f"{channel}-router")
         self._accept_pool = ThreadPoolExecutor(1, thread_name_prefix=f"{channel}-inbox")
-        # one writer thread for both: on SQLite they would only wait for each other's lock
+        # On SQLite one writer thread serves both (they would only wait for each other's
+        # lock). Elsewhere the marks have their own: a mark waiting out an outage of the
+        # store must not hold back the accepts, which fail at once so the platform redelivers.
+        self._mark_pool = (
+            self._accept_pool
+            if app.engine.dialect.name == "sqlite"
+            else ThreadPoolExecutor(1, thread_name_prefix=f"{channel}-marks")
+        )
         self._accepts = GroupCommit(self._insert, self._accept_pool)
-        self._marks = GroupCommit(self._mark_answered, self._accept_pool)
+        self._marks = GroupCommit(self._mark_answered, self._mark_pool)
         self._busy_users: set[str] = set()
         self._busy_lock = threading.Lock()
         self._wake = asyncio.Event()
@@ -149,6 +156,7 @@ class InboxWorker:
             await asyncio.wait(set(self._drains), timeout=timeout)
         self._router_pool.shutdown(wait=False)
         self._accept_pool.shutdown(wait=False)
+        self._mark_pool.shutdown(wait=False)
 
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait (up to ``timeout``) until everything accepted is answered or waits to be
@@ -159,8 +167,10 @@ class InboxWorker:
                 if self._drains:
                     await asyncio.wait(set(self._drains))
                     continue
-                if not self._accepts.busy and not await loop.run_in_executor(
-                    self._accept_pool, self._anything_due
+                if (
+                    not self._accepts.busy
+                    and not self._marks.busy
+                    and not await loop.run_in_executor(self._accept_pool, self._anything_due)
                 ):
                     return
                 self.wake()
@@ -261,8 +271,13 @@ class InboxWorker:
                 outbox.mark_all_sent(session, sent_ids, now=self.clock())
                 inbox.finish(session, item_ids)
 
-        # the replies are out: a lost mark would send them again after their lease
-        with_write_retries(mark, f"marking {len(answered)} answered messages")
+        # the replies are out: a lost mark would send them again after their lease, so the
+        # mark is worth trying (through an outage of the store) for nearly that long
+        with_write_retries(
+            mark,
+            f"marking {len(answered)} answered messages",
+            within=self.reply_lease.total_seconds() * 0.9,
+        )
         return [None] * len(answered)
 
     def _prune(self, now: datetime) -> None:

@@ -7,7 +7,8 @@ a header that names none of the required columns is refused with the separators 
 
 Bytes that are not UTF-8 are kept as surrogate escapes (``errors="surrogateescape"``) rather
 than stopping the whole file at the first one: the value checks name the line and column of
-each (:mod:`store.import_values`).
+each (:mod:`store.import_values`). A file that is not UTF-8 text at all (UTF-16 or UTF-32, a
+workbook, an image, an archive renamed ``.csv``) is refused at its first bytes, by name.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,6 @@ from typing import Any
 MAX_LINE_CHARS = 1 << 20  # a longer line is refused: no real order line is a megabyte
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
-_SURROGATE = re.compile("[\ud800-\udfff]")
 PROGRESS_EVERY = 2_000  # rows between two progress reports
 # the csv module refuses fields over 128 kB with an error that names no column; the line
 # bound above is the real limit, and the column checks name an oversize field
@@ -32,6 +31,21 @@ if csv.field_size_limit() < MAX_LINE_CHARS:
     csv.field_size_limit(MAX_LINE_CHARS)
 
 Progress = Callable[[int], None]  # called with the bytes read so far
+SAVE_AS = "save it as CSV UTF-8 (comma delimited)"
+_BYTE_ORDER_MARKS = (  # the UTF-32 marks first: b"\xff\xfe" also starts UTF-32 LE's
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+_SIGNATURES = (  # the first bytes of files that are not text, as exports get renamed
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx or OpenDocument workbook?)"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)"),
+    (b"\x89PNG", "a PNG image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
 
 
 @dataclass(frozen=True)
@@ -69,8 +83,28 @@ class SourceRow:
 
 
 def clean_text(text: str) -> bool:
-    """Whether ``text`` holds no NUL and no surrogate (an undecodable byte, a lone half)."""
-    return "\x00" not in text and (text.isascii() or _SURROGATE.search(text) is None)
+    """Whether ``text`` is known to hold nothing the value checks refuse: no NUL, control
+    character, bidirectional control or surrogate (an undecodable byte, a lone half).
+
+    ``str.isprintable`` is false for all of them (and for a few harmless characters, such as
+    a no-break space, whose values the checks then read one by one).
+    """
+    return text.isprintable()
+
+
+def not_text(start: bytes) -> str | None:
+    """Why a file whose first bytes are ``start`` is not UTF-8 text, or None if it may be."""
+    for mark, encoding in _BYTE_ORDER_MARKS:
+        if start.startswith(mark):
+            return f"the file is {encoding} text; {SAVE_AS}"
+    for signature, what in _SIGNATURES:
+        if start.startswith(signature):
+            return f"the file is {what}, not text; {SAVE_AS}"
+    if 0 in start:  # no column name, JSON object or UTF-8 text starts with a NUL byte
+        if start.strip(b"\x00"):
+            return f"the file is UTF-16 or UTF-32 text (NUL bytes between the letters); {SAVE_AS}"
+        return f"the file starts with NUL bytes: binary data, not text; {SAVE_AS}"
+    return None
 
 
 class _LineTooLong(Exception):
@@ -92,15 +126,13 @@ def rows(
     unclosed quote) is the last thing yielded.
     """
     with path.open("rb") as raw:
-        start = raw.read(4)
-        if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            raise ImportFileError(
-                [f"{path}:1: the file is UTF-16 text; save it as CSV UTF-8 (comma delimited)"]
-            )
+        reason = not_text(raw.read(4))
+        if reason is not None:
+            raise ImportFileError([f"{path}:1: {reason}"])
         raw.seek(0)
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
         lines = _bounded_lines(text)
-        reader = _json_rows(lines) if path.suffix.lower() in JSON_SUFFIXES else None
+        reader = _json_rows(lines, columns) if path.suffix.lower() in JSON_SUFFIXES else None
         if reader is None:
             reader = _csv_rows(path, lines, columns, required)
         for count, record in enumerate(reader, start=1):
@@ -128,27 +160,51 @@ def _too_long(line: int) -> Problem:
     return Problem(line, None, f"the line is longer than {MAX_LINE_CHARS:,} characters; stopped")
 
 
-def _json_rows(lines: Iterator[str]) -> Iterator[SourceRow | Problem]:
+class _JsonObject(dict[str, Any]):
+    """A JSON object as read: keys stripped and lower-cased, text values stripped, and the
+    keys it gives more than once (in any case), of which a dict would silently keep the last."""
+
+    __slots__ = ("twice",)
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__()
+        self.twice: set[str] = set()
+        for key, value in pairs:
+            name = key.strip().lower()
+            if name in self:
+                self.twice.add(name)
+            self[name] = value.strip() if type(value) is str else value
+
+
+def _json_rows(lines: Iterator[str], columns: Sequence[str]) -> Iterator[SourceRow | Problem]:
     try:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
                 # numbers and NaN/Infinity as written, so the checks see the text itself
-                row = json.loads(line, parse_float=str, parse_int=str, parse_constant=str)
+                row = json.loads(
+                    line,
+                    object_pairs_hook=_JsonObject,
+                    parse_float=str,
+                    parse_int=str,
+                    parse_constant=str,
+                )
             except json.JSONDecodeError as exc:
                 yield Problem(number, None, f"not valid JSON ({exc.msg})")
                 continue
-            if not isinstance(row, dict):
+            except RecursionError:  # the decoder recurses once per level of nesting
+                yield Problem(number, None, "not readable JSON: values nested too deeply")
+                continue
+            if not isinstance(row, _JsonObject):
                 yield Problem(number, None, "a line must be a JSON object")
                 continue
-            yield SourceRow(
-                number,
-                {
-                    str(key).strip().lower(): value.strip() if type(value) is str else value
-                    for key, value in row.items()
-                },
-            )
+            twice = [name for name in columns if name in row.twice]
+            for name in twice:
+                yield Problem(number, name, "given more than once in the object, in any case")
+            if twice:
+                continue
+            yield SourceRow(number, row)
     except _LineTooLong as exc:
         yield _too_long(exc.line)
 
@@ -177,7 +233,8 @@ def _csv_rows(
             if not values or values == [""]:
                 continue
             if len(values) != len(header):
-                yield Problem(first, None, _width_reason(len(values), len(header), separator))
+                reason = _width_reason(len(values), len(header), separator, first, ended)
+                yield Problem(first, None, reason)
                 continue
             # unknown columns all go to the key '', which nothing reads
             by_name = dict(zip(header, map(str.strip, values), strict=True))
@@ -188,8 +245,12 @@ def _csv_rows(
         yield Problem(ended + 1, None, f"cannot be read as CSV ({exc}; an unclosed quote?)")
 
 
-def _width_reason(found: int, expected: int, separator: str) -> str:
+def _width_reason(found: int, expected: int, separator: str, first: int, last: int) -> str:
+    """Why a record of ``found`` values, read from line ``first`` to line ``last``, does not
+    fit a header of ``expected`` columns (one read over several lines has a quote open)."""
     reason = f"{found} values, but the header names {expected} columns"
+    if last > first:
+        return f"{reason} (read on to line {last}: a double quote in it is not closed?)"
     if separator != "," and found != expected:
         return f"{reason} (a {SEPARATORS[separator]} inside a value must be in double quotes)"
     if found > expected:

@@ -1,11 +1,12 @@
 """Checking one row's values before they are stored: every problem of the row, not the first.
 
-A value is taken only if the store keeps it exactly as written: text within its column's
-length and free of NUL and of bytes that are not UTF-8, whole numbers within the 32-bit
-integer columns, money with at most two decimals within ``Numeric(12, 2)``, finite numbers,
-and dates in a plausible range (:data:`EARLIEST` to :data:`LATEST`: a year 1 or 9999 is a
-placeholder, and would make an alert rule fire forever or never). The limits come from the
-models, so they follow the schema.
+A value is taken only if the store keeps it exactly as written and shows it as written: text
+within its column's length, on one line, free of NUL and other control characters, of the
+bidirectional controls that reorder how text is shown and of bytes that are not UTF-8, whole
+numbers within the 32-bit integer columns, money with at most two decimals within
+``Numeric(12, 2)``, finite numbers, and dates in a plausible range (:data:`EARLIEST` to
+:data:`LATEST`: a year 1 or 9999 is a placeholder, and would make an alert rule fire forever
+or never). The limits come from the models, so they follow the schema.
 """
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ LATEST = datetime(2199, 12, 31, 23, 59, 59)
 _WHOLE = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# what no text column takes: C0 and C1 controls (NUL, tab, line breaks, escape...), the
+# Unicode line and paragraph separators, bidirectional embeddings, overrides and isolates
+# (they make "Mia\u202egnp.exe" show as "Miaexe.png"), and surrogates
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_WHOLE_DIGITS = 19  # more digits than any column's number has; int() is not asked to read more
 _SHOWN = 40  # characters of a bad value quoted in a message, as the reader sees them
 
 
@@ -101,18 +107,31 @@ class RowValues:
         return value
 
     def _valid_text(self, column: str, value: str) -> bool:
-        """Whether ``value`` is valid Unicode without NUL (else the problem is recorded)."""
+        """Whether ``value`` is one line of valid Unicode text without control characters
+        (else the problem is recorded)."""
         if "\x00" in value:
             self.fail(column, "contains a NUL character")
             return False
-        surrogate = None if value.isascii() else _SURROGATE.search(value)
-        if surrogate is None:
+        unsafe = None if value.isprintable() else _UNSAFE.search(value)
+        if unsafe is None:
             return True
-        bad = surrogate.group()
+        bad = unsafe.group()
         if "\udc80" <= bad <= "\udcff":  # an undecodable byte, kept as an escape
             self.fail(column, f"not UTF-8 text (byte 0x{ord(bad) - 0xDC00:02X}); save as UTF-8")
-        else:
+        elif "\ud800" <= bad <= "\udfff":
             self.fail(column, "contains a lone surrogate (\\ud800-\\udfff), not a character")
+        elif _BIDI.fullmatch(bad):
+            self.fail(
+                column,
+                f"contains the bidirectional control U+{ord(bad):04X}, which reorders how the "
+                "text is shown",
+            )
+        else:
+            self.fail(
+                column,
+                f"contains the control character U+{ord(bad):04X} (a line break, tab or "
+                "escape); a value is one line of text",
+            )
         return False
 
     def code(
@@ -168,8 +187,12 @@ class RowValues:
         if not _WHOLE.fullmatch(value):
             self.fail(column, f"{shown(value)} is not a whole number")
             return None
-        number = int(value)
-        if not minimum <= number <= maximum:
+        # read without the leading zeros, and past _WHOLE_DIGITS not at all: int() refuses
+        # more than 4,300 digits (a ValueError that names no column)
+        digits = value.lstrip("+-").lstrip("0") or "0"
+        sign = -1 if value.startswith("-") else 1
+        number = sign * int(digits) if len(digits) <= _WHOLE_DIGITS else None
+        if number is None or not minimum <= number <= maximum:
             self.fail(column, f"{shown(value)} is out of range ({minimum} to {maximum:,})")
             return None
         return number

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from store.import_reading import Problem, SourceRow
-from store.import_values import RowValues, length_of, money_limits
+from store.import_values import RowValues, length_of, money_limits, shown
 from store.models import Order, OrderItem, Product, Shipment
 from store.orders import ORDER_ID_RULES, valid_order_id
 
@@ -95,6 +95,9 @@ POSTCODE_LENGTH = length_of(_ORDER.postcode)
 SKU_LENGTH = length_of(OrderItem.__table__.c.sku)
 CARRIER_LENGTH = length_of(_SHIPMENT.carrier)
 TRACKING_LENGTH = length_of(_SHIPMENT.tracking_number)
+# name@domain, one "@", without the spaces, line breaks ("\r\nBcc: ..." in a header),
+# brackets and separators of a display name ("Mia <mia@example.com>") or of a list of addresses
+EMAIL = re.compile(r'[^@\s<>()\[\],;:"\\]+@[^@\s<>()\[\],;:"\\]+')
 COUNTRY = re.compile("[A-Z]{2}")
 CURRENCY = re.compile("[A-Z]{3}")
 # the file's column of each stored order and shipment value, for messages
@@ -153,8 +156,8 @@ def parse_order_line(row: SourceRow) -> tuple[OrderLine | None, list[Problem]]:
         if order_id and valid_order_id(order_id) is None:
             values.fail("order_id", f"{order_id[:60]!r} is not an order id: {ORDER_ID_RULES}")
     email = values.text("customer_email", EMAIL_LENGTH, required=True)
-    if email and "@" not in email:
-        values.fail("customer_email", f"{email!r} is not an e-mail address")
+    if email and not EMAIL.fullmatch(email):
+        values.fail("customer_email", f"{shown(email)} is not an e-mail address (name@domain)")
     status = values.raw("status")
     if not status:
         values.fail("status", "missing")
@@ -204,7 +207,9 @@ def parse_item(values: RowValues) -> tuple[str, int] | None:
 def order_id_as_written(row: SourceRow) -> str:
     """The order id of ``row`` as :func:`parse_order_line` reads a valid one."""
     value = row.values.get("order_id")
-    return str(value).strip().lstrip("#") if value is not None else ""
+    if value is None or isinstance(value, dict | list):  # a JSON object or list: refused
+        return ""
+    return str(value).strip().lstrip("#")
 
 
 def order_columns_as_written(row: SourceRow) -> int:

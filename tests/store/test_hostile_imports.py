@@ -3,7 +3,9 @@ refused as ``file:line: column: reason``, every problem of a row is named, nothi
 
 Each case below is one file: the good order line with one value replaced (or a whole-file
 oddity). The import must raise ImportFileError, never another exception, name the line and
-the column, and leave the store empty.
+the column, and leave the store empty. Files that are broken as a whole (encodings, binary
+files, broken CSV and JSON structure) and the odd files that are accepted, with what they
+store, are in ``test_hostile_import_files.py``.
 """
 
 from __future__ import annotations
@@ -84,6 +86,31 @@ VALUE_CASES = [
     ("no e-mail", {"customer_email": "mia.example.com"}, "customer_email", "e-mail"),
     ("missing sku", {"sku": ""}, "sku", "missing"),
     ("only a hash", {"order_id": "#"}, "order_id", "missing"),
+    ("30 February", {"placed_at": "2026-02-30"}, "placed_at", "not an ISO date"),
+    ("hour 25", {"placed_at": "2026-03-01T25:00"}, "placed_at", "not an ISO date"),
+    ("leap second", {"shipped_at": "2026-03-02T23:59:60"}, "shipped_at", "not an ISO date"),
+    ("thousands comma", {"total": '"1,234.50"'}, "total", "not a number"),
+    ("thousands dot", {"total": '"1.234,50"'}, "total", "not a number"),
+    ("negative zero quantity", {"quantity": "-0"}, "quantity", "out of range"),
+    ("5000-digit quantity", {"quantity": "9" * 5000}, "quantity", "out of range"),
+    (
+        "e-mail header injection",
+        {"customer_email": '"m@x.de\r\nBcc: y@x.de"'},
+        "customer_email",
+        "U+000D",
+    ),
+    ("e-mail display name", {"customer_email": "Mia <m@x.de>"}, "customer_email", "not an e-mail"),
+    ("two e-mails", {"customer_email": "m@x.de;leo@x.de"}, "customer_email", "not an e-mail"),
+    ("whitespace-only e-mail", {"customer_email": "\u00a0 \t "}, "customer_email", "missing"),
+    ("bidi override in a name", {"customer_name": "Mia\u202egnp.exe"}, "customer_name", "U+202E"),
+    (
+        "terminal escape in a name",
+        {"customer_name": "\x1b[2J\x1b[31mMia"},
+        "customer_name",
+        "U+001B",
+    ),
+    ("line break in a sku", {"sku": '"NW-LAMP\nWHT"'}, "sku", "control character U+000A"),
+    ("utf-8 encoded surrogate", {"customer_name": "Mi\ud800a"}, "customer_name", "byte 0xED"),
 ]
 
 
@@ -116,7 +143,8 @@ def test_a_hostile_value_is_named_and_nothing_is_written(
     reason: str,
 ) -> None:
     path = tmp_path / "orders.csv"
-    path.write_text(_csv(GOOD | {"order_id": "SZ-0"}, _with(**change)), encoding="utf-8")
+    text = _csv(GOOD | {"order_id": "SZ-0"}, _with(**change))
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))  # a lone surrogate: bad UTF-8
     problems = _refused(sessions, path)
     assert len(problems) == 1, problems
     assert problems[0].startswith(f"{path}:3: {column}: "), problems[0]

@@ -24,6 +24,9 @@ LEXICAL_SHARE = 0.35  # how much of the lexical index's score adds to an entry's
 ANSWER_AT = 0.60  # an entry this close (fused) is answered ...
 ANSWER_LEAD = 0.04  # ... when it leads the next entry by this much
 SUGGEST_AT = 0.50  # closer than this: the two best entries are offered
+SUGGEST_LOW = 0.40  # ... and from this close when nothing else is near: an entry that leads
+SUGGEST_LOW_LEAD = 0.06  # the next by this much, every other kind of label, and out of
+SUGGEST_LOW_CLEAR = 0.15  # scope by this much (a language with few examples scores lower)
 ESCALATE_AT = 0.40  # a dispute example this close, and closer than any entry
 ESCALATE_LOW = 0.33  # ... or this close and clearly ahead of every other kind of label
 ORDER_STATUS_AT = 0.50
@@ -91,6 +94,14 @@ def read_meaning(ranked: list[LabelScore], lexical: tuple[Candidate, ...]) -> Me
         return Meaning("faq", ordered[0][0], best_entry, sure=False, candidates=candidates)
     if ordered and best_entry >= SUGGEST_AT:
         return Meaning("out_of_scope", OUT_OF_SCOPE, out_of_scope, candidates=())
+    if (
+        ordered
+        and best_entry >= SUGGEST_LOW
+        and best_entry - runner_up >= SUGGEST_LOW_LEAD
+        and out_of_scope <= best_entry - SUGGEST_LOW_CLEAR
+        and (best_other is None or best_other.score < best_entry)
+    ):
+        return Meaning("faq", ordered[0][0], best_entry, sure=False, candidates=candidates)
     return Meaning("none", None, best_entry, candidates=candidates)
 
 

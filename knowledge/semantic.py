@@ -32,7 +32,9 @@ MESSAGE_CHARS = 500  # of a customer message, encoded (see SemanticIndex.encode)
 ANSWER_WEIGHT = 0.85
 TITLE_WEIGHT = 0.95
 LINK_AT = 0.40  # an entry is linked to a topic whose examples it resembles this much ...
-LINK_MARGIN = 0.05  # ... and more than any other topic by this much
+LINK_MARGIN = 0.05  # ... and more than any other topic by this much,
+LINK_MARGIN_AGREED = 0.03  # or by this much when its answer is closest to the topic too;
+ANSWER_DISAGREES = 0.05  # never when its answer is this much closer to another topic
 SECOND_LINK_AT = 0.55  # a second topic: this close, and ...
 SECOND_LINK_WITHIN = 0.10  # ... within this much of the first
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
@@ -185,8 +187,10 @@ class SemanticIndex:
     ) -> list[TopicLink]:
         """Each entry's topics: named in the KB, the entry's own id, or clearly inferred.
 
-        An inferred topic goes to the one entry closest to it, so two entries never share a
-        topic's examples by guesswork.
+        An entry's title and questions decide the topic, its answer confirms it: a smaller
+        lead suffices when the answer is closest to the same topic, and none when the answer
+        is clearly about another. An inferred topic goes to the one entry closest to it, so
+        two entries never share a topic's examples by guesswork.
         """
         links: list[TopicLink] = []
         taken: set[str] = set()
@@ -209,27 +213,36 @@ class SemanticIndex:
             topic: cache.vectors([text for _, text in library.sentences(TOPIC + topic)])
             for topic in free
         }
+
+        def closeness(texts: list[str]) -> dict[str, float]:
+            """How close ``texts`` are to each topic: the mean of each text's best example."""
+            vectors = cache.vectors(texts)
+            return {
+                topic: float(np.mean(np.max(vectors @ tv.T, axis=1)))
+                for topic, tv in topic_vectors.items()
+                if len(tv)
+            }
+
         proposals: list[tuple[float, str, str]] = []
         for entry_id in unnamed:
-            texts = [row[2] for row in rows if row[0] == "faq:" + entry_id and row[3] >= 0.9]
+            label = "faq:" + entry_id
+            texts = [row[2] for row in rows if row[0] == label and row[3] >= 0.9]
             if not texts:
                 continue
-            vectors = cache.vectors(texts)
-            scored = sorted(
-                (
-                    (float(np.mean(np.max(vectors @ tv.T, axis=1))), topic)
-                    for topic, tv in topic_vectors.items()
-                    if len(tv)
-                ),
-                reverse=True,
-            )
+            asked = closeness(texts)
+            scored = sorted(((score, topic) for topic, score in asked.items()), reverse=True)
             if not scored:
                 continue
-            best = scored[0][0]
+            best, topic = scored[0]
             second = scored[1][0] if len(scored) > 1 else 0.0
-            if best < LINK_AT or best - second < LINK_MARGIN:
+            answer = [row[2] for row in rows if row[0] == label and row[3] == ANSWER_WEIGHT]
+            told = closeness(answer) if answer else {}
+            agrees = bool(told) and max(told, key=told.__getitem__) == topic
+            disagrees = bool(told) and max(told.values()) - told[topic] >= ANSWER_DISAGREES
+            margin = LINK_MARGIN_AGREED if agrees else LINK_MARGIN
+            if best < LINK_AT or best - second < margin or disagrees:
                 continue
-            proposals.append((best, entry_id, scored[0][1]))
+            proposals.append((best, entry_id, topic))
             # an entry may answer a second topic as well ("change or cancel an order")
             proposals.extend(
                 (score, entry_id, topic)

@@ -110,6 +110,10 @@ def test_entries_are_linked_to_the_library_topic_they_answer(alpine: Knowledge) 
     assert "shipping_cost" in links["versandkosten"]
     assert "returns_policy" in links["ruecksendung"]
     assert "discount_code" in links["gutscheincode"]
+    # its questions lean to stock only a little, but its answer is about stock too
+    assert links["nachlieferung"] == {"stock_availability"}
+    # a shop of its own (pick-up in Munich) is no library topic, however near one it reads
+    assert "abholung_muenchen" not in links
     owners = [link.topic for link in semantic.links]
     assert len(owners) == len(set(owners)), "a topic goes to one entry"
     assert all(link.source == "inferred" for link in semantic.links)

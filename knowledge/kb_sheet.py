@@ -29,6 +29,8 @@ REQUIRED = ("id", "language", "answer")
 _ID = re.compile(r"^[a-z0-9_]+$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
 MAX_CELL = 5000
+# what no answer means to say: C0 controls but tab and line breaks, DEL, C1, lone surrogates
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class SheetError(Exception):
@@ -40,25 +42,49 @@ class SheetError(Exception):
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row by lower-case column name) for a .csv or .xlsx file."""
+    """(line number, row by lower-case column name) for a .csv or .xlsx file; raises
+    SheetError when the file is not what its name says (never a parser's traceback)."""
     if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
-
-        sheet = load_workbook(path, read_only=True, data_only=True).active
-        if sheet is None:
-            return
-        values = sheet.iter_rows(values_only=True)
-        header = [str(cell or "").strip().lower() for cell in next(values, ())]
-        for number, row in enumerate(values, start=2):
-            cells = ["" if cell is None else str(cell) for cell in row]
-            yield number, dict(zip(header, cells, strict=False))
+        yield from _workbook_rows(path)
         return
-    text = path.read_text(encoding="utf-8-sig")
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SheetError(
+            [
+                f"{path}: not UTF-8 text (byte {error.start}); save the sheet as "
+                "'CSV UTF-8' or as .xlsx"
+            ]
+        ) from None
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:  # one column, or nothing to tell by: the usual comma
+        dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
-    header = [cell.strip().lower() for cell in next(reader, [])]
-    for row in reader:
-        yield reader.line_num, dict(zip(header, row, strict=False))
+    try:
+        header = [cell.strip().lower() for cell in next(reader, [])]
+        for row in reader:
+            yield reader.line_num, dict(zip(header, row, strict=False))
+    except csv.Error as error:
+        raise SheetError([f"{path}:{reader.line_num}: not readable as CSV: {error}"]) from None
+
+
+def _workbook_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        sheet = load_workbook(path, read_only=True, data_only=True).active
+    except Exception as error:  # openpyxl raises what its zip and XML readers raise
+        raise SheetError(
+            [f"{path}: not an Excel workbook ({type(error).__name__}); save it as .xlsx or .csv"]
+        ) from None
+    if sheet is None:
+        return
+    values = sheet.iter_rows(values_only=True)
+    header = [str(cell or "").strip().lower() for cell in next(values, ())]
+    for number, row in enumerate(values, start=2):
+        cells = ["" if cell is None else str(cell) for cell in row]
+        yield number, dict(zip(header, cells, strict=False))
 
 
 def read_sheet(path: Path, topics: set[str]) -> dict[str, list[dict[str, Any]]]:
@@ -86,6 +112,12 @@ def read_sheet(path: Path, topics: set[str]) -> dict[str, list[dict[str, Any]]]:
         for column, value in cells.items():
             if len(value) > MAX_CELL:
                 problems.append(f"{where}: {column}: longer than {MAX_CELL} characters")
+            control = _CONTROL.search(value)
+            if control:
+                problems.append(
+                    f"{where}: {column}: holds the control character "
+                    f"U+{ord(control.group()):04X}; remove it"
+                )
         if not _ID.match(entry_id):
             problems.append(f"{where}: id: {entry_id!r} must be lower-case letters, digits and _")
         if not _LANGUAGE.match(language):

@@ -67,3 +67,28 @@ def test_export_then_import_gives_the_same_entries(tmp_path: Path) -> None:
             for entry_id, entry in entries.items():
                 copy = after.faq[language][entry_id]
                 assert (copy.questions, copy.answer) == (entry.questions, entry.answer)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("faq.xlsx", b"id,language,answer\nx,en,y\n", "not an Excel workbook"),
+        ("faq.xlsx", b"PK\x03\x04" + b"\x00" * 64, "not an Excel workbook"),
+        ("faq.csv", "id,language,answer\nx,de,Größe\n".encode("cp1252"), "not UTF-8 text"),
+        ("faq.csv", b"id,language,answer\nx,en,\x00y\n", "control character U+0000"),
+        ("faq.csv", b"id,language,answer\nx,en," + b"a" * 140_000 + b"\n", "not readable as CSV"),
+    ],
+    ids=["csv named xlsx", "broken zip", "cp1252 csv", "NUL in a cell", "140 kB cell"],
+)
+def test_a_sheet_that_cannot_be_read_is_refused_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes, reason: str
+) -> None:
+    sheet = tmp_path / name
+    sheet.write_bytes(content)
+    with pytest.raises(SheetError) as caught:
+        read_sheet(sheet, TOPICS)
+    assert [p for p in caught.value.problems if p.startswith(str(sheet)) and reason in p]
+    assert main(["kb", "import", str(sheet), "--into", str(tmp_path / "kb")]) == 1
+    assert reason in capsys.readouterr().err
+    assert "Traceback" not in capsys.readouterr().err
+    assert not (tmp_path / "kb" / "faq").exists()

@@ -34,6 +34,7 @@ from knowledge.intents import (
 )
 from knowledge.kb import CJK_CHARS, KnowledgeBase, normalise
 from knowledge.language import Detection, LanguageDetector, LanguageQuestion
+from knowledge.long_words import cut_long_words
 from knowledge.meaning import Meaning, read_meaning
 from knowledge.order_ids import find_order_number, is_order_id_only
 from knowledge.retrieval import Candidate, FaqIndex
@@ -42,6 +43,7 @@ from knowledge.semantic import SemanticIndex
 _LATIN_LETTER = re.compile("[a-zA-Z]")
 _WORDS = re.compile(rf"[^\W\d_]{{2,}}|[{CJK_CHARS}]")
 MAX_CHARS = 4000  # longer messages are read up to here
+LANGUAGE_CHARS = 1000  # the language is told from this much (detection costs per character)
 ANSWER_AT = 0.42  # an FAQ match this good is answered outright
 SUGGEST_AT = 0.27  # between SUGGEST_AT and ANSWER_AT the two best entries are offered
 CLEAR_LEAD = 1.35  # ... unless the best leads the runner-up by this factor and clears SUGGEST
@@ -206,7 +208,9 @@ class Classifier:
     def _languages(self, requests: Sequence[ClassifyRequest]) -> list[Detection]:
         """Each request's language: the explicit choice, else detected (all in one call)."""
         asked = [
-            LanguageQuestion(r.text[:MAX_CHARS], r.previous_language, r.language_hint)
+            LanguageQuestion(
+                cut_long_words(r.text[:LANGUAGE_CHARS]), r.previous_language, r.language_hint
+            )
             for r in requests
             if not r.explicit_language
         ]

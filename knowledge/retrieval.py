@@ -24,6 +24,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from knowledge.kb import CJK_CHAR, CJK_CHARS, FaqEntry
+from knowledge.long_words import LONGEST_WORD
 
 _CJK_LANGUAGES = {"zh", "ja"}
 _CJK_RUNS = re.compile(f"[{CJK_CHARS}]+|[^{CJK_CHARS}]+")
@@ -65,6 +66,7 @@ def features(text: str, language: str) -> Counter[str]:
 
 
 def _word_features(token: str) -> list[str]:
+    token = token[:LONGEST_WORD]  # a longer run is no word (knowledge/long_words.py)
     out = ["w:" + token]
     padded = f" {token} "
     if len(token) > 2:

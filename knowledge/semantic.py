@@ -27,6 +27,7 @@ import numpy as np
 from knowledge.encoder import EmbeddingCache
 from knowledge.kb import FaqEntry
 from knowledge.library import TOPIC, IntentLibrary
+from knowledge.long_words import cut_long_words
 
 MESSAGE_CHARS = 500  # of a customer message, encoded (see SemanticIndex.encode)
 ANSWER_WEIGHT = 0.85
@@ -128,9 +129,10 @@ class SemanticIndex:
         One call for a batch: the encoder's cost is mostly per call (on this model a message
         alone took 2.3 ms, each of 32 together 0.3 ms). The cost also grows with the text (a
         4,096-character word took 77 ms, and every customer in the same batch waited for it);
-        what a customer asks is said well within the first lines, so the rest is not encoded.
+        what a customer asks is said well within the first lines, so the rest is not encoded,
+        and a run of letters longer than any word is cut (knowledge/long_words.py).
         """
-        return self.encoder.encode([text[:MESSAGE_CHARS] for text in texts])
+        return self.encoder.encode([cut_long_words(text[:MESSAGE_CHARS]) for text in texts])
 
     def rank(
         self, vector: np.ndarray, limit: int | None = None, include: Iterable[str] = ()

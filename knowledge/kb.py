@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -75,6 +76,14 @@ class Lexicon:
     other_shops: tuple[str, ...] = ()  # other shops and marketplaces: questions about them are
     # not ours to answer from the FAQ ("does Zalando offer free returns?")
     tests: list[dict[str, str]] = field(default_factory=list)
+
+    def named_patterns(self) -> Iterator[tuple[str, LexiconPattern]]:
+        """Every pattern with the key it is listed under (``escalate.damaged``...)."""
+        for group, kinds in (("escalate", self.escalate), ("smalltalk", self.smalltalk)):
+            for kind, patterns in kinds.items():
+                yield from ((f"{group}.{kind}", p) for p in patterns)
+        for name in ("order_status", "still_waiting", "overdue"):
+            yield from ((name, p) for p in getattr(self, name))
 
     # the same patterns, grouped for matching (knowledge.prefilter.PatternGroup)
     @cached_property
@@ -158,32 +167,34 @@ def _load_faq(path: Path) -> dict[str, FaqEntry]:
     return entries
 
 
-def _compile(patterns: Any, where: str) -> list[LexiconPattern]:
+def _compile(patterns: Any, where: str, eager: bool) -> list[LexiconPattern]:
     compiled = []
     for pattern in _strings(patterns):
         try:
-            compiled.append(LexiconPattern(pattern))
+            compiled.append(LexiconPattern(pattern, eager=eager))
         except re.error as exc:
             raise KnowledgeBaseError(f"{where}: bad pattern {pattern!r} ({exc})") from exc
     return compiled
 
 
-def _load_lexicon(path: Path) -> Lexicon:
+def _load_lexicon(path: Path, *, eager: bool = True) -> Lexicon:
+    """The lexicon in ``path``; ``eager=False`` (the built-in ones, which the test suite
+    compiles) leaves each pattern to be compiled when first matched."""
     data = _read_yaml(path) or {}
     where = str(path)
     return Lexicon(
         language=path.stem,
         escalate={
-            reason: _compile(patterns, f"{where}: escalate.{reason}")
+            reason: _compile(patterns, f"{where}: escalate.{reason}", eager)
             for reason, patterns in (data.get("escalate") or {}).items()
         },
         smalltalk={
-            kind: _compile(patterns, f"{where}: smalltalk.{kind}")
+            kind: _compile(patterns, f"{where}: smalltalk.{kind}", eager)
             for kind, patterns in (data.get("smalltalk") or {}).items()
         },
-        order_status=_compile(data.get("order_status"), f"{where}: order_status"),
-        still_waiting=_compile(data.get("still_waiting"), f"{where}: still_waiting"),
-        overdue=_compile(data.get("overdue"), f"{where}: overdue"),
+        order_status=_compile(data.get("order_status"), f"{where}: order_status", eager),
+        still_waiting=_compile(data.get("still_waiting"), f"{where}: still_waiting", eager),
+        overdue=_compile(data.get("overdue"), f"{where}: overdue", eager),
         order_words=tuple(normalise(word) for word in _strings(data.get("order_words"))),
         other_shops=tuple(normalise(name) for name in _strings(data.get("other_shops"))),
         tests=list(data.get("tests") or []),
@@ -203,15 +214,20 @@ def load_knowledge_base(path: Path | str | None = None) -> KnowledgeBase:
     if not root.is_dir():
         raise KnowledgeBaseError(f"{root}: no such knowledge base folder")
     faq = {p.stem: _load_faq(p) for p in sorted((root / "faq").glob("*.yaml"))}
-    lexicons = {p.stem: _load_lexicon(p) for p in sorted((root / "lexicon").glob("*.yaml"))}
+    builtin = root == DEMO_KB
+    lexicons = {
+        p.stem: _load_lexicon(p, eager=not builtin)
+        for p in sorted((root / "lexicon").glob("*.yaml"))
+    }
     texts = {p.stem: _load_texts(p) for p in sorted((root / "locales").glob("*.yaml"))}
     if not faq and not texts:
         raise KnowledgeBaseError(f"{root}: no faq/*.yaml or locales/*.yaml files")
-    if root != DEMO_KB:
+    if not builtin:
         # A seller's KB may be just answers: the bot's own texts and lexicons come built in,
         # and a seller's file for a language replaces (lexicon) or extends (texts) the built-in
         for p in sorted((DEMO_KB / "lexicon").glob("*.yaml")):
-            lexicons.setdefault(p.stem, _load_lexicon(p))
+            if p.stem not in lexicons:
+                lexicons[p.stem] = _load_lexicon(p, eager=False)
         for p in sorted((DEMO_KB / "locales").glob("*.yaml")):
             texts[p.stem] = {**_load_texts(p), **texts.get(p.stem, {})}
     return KnowledgeBase(path=root, faq=faq, lexicons=lexicons, texts=texts)
@@ -288,6 +304,15 @@ def _check_lexicons(kb: KnowledgeBase) -> list[str]:
             problems.append(f"{kb.path / 'lexicon' / language}.yaml: missing")
     for language, lexicon in kb.lexicons.items():
         where = f"{kb.path / 'lexicon' / language}.yaml"
+        broken = []
+        for name, pattern in lexicon.named_patterns():
+            try:
+                pattern.compile()
+            except re.error as exc:
+                broken.append(f"{where}: {name}: bad pattern {pattern.pattern!r} ({exc})")
+        if broken:  # its tests would only meet the same error
+            problems += broken
+            continue
         for reason in ESCALATION_REASONS:
             if not lexicon.escalate.get(reason):
                 problems.append(f"{where}: escalate.{reason} has no patterns")

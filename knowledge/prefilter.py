@@ -98,19 +98,41 @@ def _of_item(op: Any, av: Any) -> frozenset[str] | None:
 
 
 class LexiconPattern:
-    """A lexicon pattern: its source, compiled (IGNORECASE), and the literals it needs."""
+    """A lexicon pattern: its source, compiled (IGNORECASE), and the literals it needs.
 
-    __slots__ = ("_needs", "compiled", "pattern")
+    ``eager=False`` defers compiling to the first match: the built-in lexicons hold over a
+    thousand patterns in fifteen languages (about 2 s to compile and parse at start), and a
+    process usually meets a few of those languages. They are compiled by the test suite and
+    by ``crossdesk kb check``; a seller's own patterns are compiled at load, so that a bad one
+    is named at start.
+    """
 
-    def __init__(self, pattern: str) -> None:
+    __slots__ = ("_compiled", "_needs", "pattern")
+
+    def __init__(self, pattern: str, *, eager: bool = True) -> None:
         self.pattern = pattern
-        self.compiled = re.compile(pattern, re.IGNORECASE)
-        needs = required_literals(pattern)
-        self._needs = tuple(sorted(needs)) if needs else None
+        self._compiled: re.Pattern[str] | None = None
+        self._needs: tuple[str, ...] | None = None
+        if eager:
+            self.compile()
+
+    def compile(self) -> re.Pattern[str]:
+        """The compiled pattern (compiled now if it was not); raises ``re.error``."""
+        if self._compiled is None:
+            compiled = re.compile(self.pattern, re.IGNORECASE)
+            needs = required_literals(self.pattern)
+            self._needs = tuple(sorted(needs)) if needs else None
+            self._compiled = compiled
+        return self._compiled
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        return self.compile()
 
     @property
     def needs(self) -> tuple[str, ...] | None:
         """The literals one of which every match contains (None: no prefilter)."""
+        self.compile()
         return self._needs
 
     def __repr__(self) -> str:

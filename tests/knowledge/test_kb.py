@@ -114,3 +114,25 @@ def test_a_seller_locale_overrides_one_text(tmp_path: Path) -> None:
         'order.ask_verification: "Bitte {email}"\n', encoding="utf-8"
     )
     assert any("has placeholders" in p for p in check_knowledge_base(tmp_path))
+
+
+def test_builtin_patterns_are_compiled_when_first_matched_and_checked_by_kb_check(
+    tmp_path: Path,
+) -> None:
+    from knowledge.kb import DEMO_KB, KnowledgeBase, _check_lexicons, _load_lexicon
+
+    lexicon = _load_lexicon(DEMO_KB / "lexicon" / "en.yaml", eager=False)
+    patterns = [pattern for _, pattern in lexicon.named_patterns()]
+    assert len(patterns) > 50 and all(p._compiled is None for p in patterns)  # nothing yet
+    assert lexicon.escalate_groups["damaged"].search("the mug arrived broken")
+    compiled = sum(p._compiled is not None for p in patterns)
+    assert 0 < compiled < len(patterns)  # the groups matched so far, not the others
+    # a broken built-in pattern is named by kb check (the seller's are named at load)
+    broken = tmp_path / "en.yaml"
+    broken.write_text("order_status: ['(unclosed']\nescalate: {}\n", encoding="utf-8")
+    kb = KnowledgeBase(path=tmp_path, faq={}, lexicons={"en": _load_lexicon(broken, eager=False)},
+                       texts={})  # fmt: skip
+    assert _check_lexicons(kb) == [
+        f"{tmp_path / 'lexicon' / 'en'}.yaml: order_status: bad pattern '(unclosed' "
+        "(missing ), unterminated subpattern at position 0)"
+    ]

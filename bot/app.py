@@ -55,17 +55,17 @@ class Knowledge:
 def build_knowledge(settings: Settings) -> Knowledge:
     """Load the KB, the intent library and their indexes for the configured languages."""
     support = settings.support
+    # the detectors' models load in the background (lingua releases the GIL): started first
+    scorer = shared_scorer(support.language_detector, tuple(support.languages))
+    wide = wide_scorer(tuple(support.languages)) if support.language_detector == "lingua" else None
     kb = load_knowledge_base(support.knowledge_base)
     kb.faq = {lang: entries for lang, entries in kb.faq.items() if lang in support.languages}
-    scorer = shared_scorer(support.language_detector, tuple(support.languages))
     detector = LanguageDetector(
         support.languages,
         support.default_language,
         scorer,
         vocabulary=shop_vocabulary(kb),
-        wide=wide_scorer(tuple(support.languages))
-        if support.language_detector == "lingua"
-        else None,
+        wide=wide,
     )
     texts = Texts(
         kb.texts,
@@ -178,10 +178,14 @@ def build_app(
         clock=clock,
         handoff=settings.handoff,
     )
-    # SQLite has one write lock for everyone: a translation is never fetched while holding it.
-    # PostgreSQL locks rows, and a rolled-back pass would use up ticket numbers (sequences do
-    # not roll back): there translations are fetched where they are needed, as before.
-    router = Router(services, translate_outside_writes=engine.dialect.name == "sqlite")
+    # No translation is fetched inside a write transaction (SQLite's one write lock would
+    # stall everyone, PostgreSQL's row locks the people in the batch). A sequence does not
+    # roll back, so on PostgreSQL the rolled-back pass hands its ticket numbers on.
+    router = Router(
+        services,
+        translate_outside_writes=True,
+        keep_ticket_numbers=engine.dialect.name == "postgresql",
+    )
     return App(settings, engine, sessions, knowledge, services, router)
 
 

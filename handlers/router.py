@@ -28,6 +28,7 @@ from knowledge.translation import TranslationUnavailable
 from store.customers import Author, contacts_for, remember_language, with_ticket_activity
 from store.db import bind_session, is_busy
 from store.models import Contact
+from store.tickets import TicketNumbers
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +79,21 @@ class BatchHooks(Protocol):
 class Router:
     """Routes each incoming message to the customer pipeline, staff commands or the handoff."""
 
-    def __init__(self, services: Services, *, translate_outside_writes: bool = False) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        translate_outside_writes: bool = False,
+        keep_ticket_numbers: bool = False,
+    ) -> None:
         """``translate_outside_writes``: fetch a translation the cache lacks between a
         rolled-back pass of the batch and the real one (see :meth:`handle_batch`), so that no
-        write lock is held while the provider answers."""
+        write lock is held while the provider answers. ``keep_ticket_numbers``: the store's
+        ids come from sequences that a rollback does not rewind (PostgreSQL), so the ticket
+        numbers of the rolled-back pass are handed to the real one."""
         self.services = services
         self.translate_outside_writes = translate_outside_writes
+        self.keep_ticket_numbers = keep_ticket_numbers
 
     def handle(self, message: IncomingMessage) -> list[Reply]:
         """Handle one message; never raises for bad input."""
@@ -112,22 +122,25 @@ class Router:
             return self._isolating(list(messages), hooks)
         # decide, call, then write: translations the cache lacks are noted, the transaction
         # is rolled back, they are fetched with no transaction open, and the batch is handled
-        # again from the cache (a translator that takes seconds never holds the write lock)
+        # again from the cache (a translator that takes seconds never holds the write lock);
+        # the ticket numbers the rolled-back pass took are the ones the repeat uses
+        numbers = TicketNumbers() if self.keep_ticket_numbers else None
         with translator.deferring() as wanted:
             try:
-                return self._isolating(list(messages), hooks, wanted)
+                return self._isolating(list(messages), hooks, wanted, numbers)
             except _TranslationsWanted:
                 pass
         for text, source, target in dict.fromkeys(wanted):
             with contextlib.suppress(TranslationUnavailable):  # then it goes untranslated
                 translator.translate(text, source, target)
-        return self._isolating(list(messages), hooks)
+        return self._isolating(list(messages), hooks, numbers=numbers)
 
     def _isolating(
         self,
         messages: list[IncomingMessage],
         hooks: BatchHooks | None,
         wanted: list[tuple[str, str, str]] | None = None,
+        numbers: TicketNumbers | None = None,
     ) -> list[list[Reply]]:
         """``messages`` in one transaction; if that fails, again without the one that failed.
 
@@ -139,7 +152,7 @@ class Router:
         everything the failed attempt did was rolled back.
         """
         try:
-            return self._transaction(messages, hooks, wanted)
+            return self._transaction(messages, hooks, wanted, numbers)
         except _TranslationsWanted:
             raise
         except _MessageFailed as failed:
@@ -153,8 +166,10 @@ class Router:
             index = failed.index
             # the parts commit one by one: none may be rolled back for a translation later
             with self.services.translator.fetching():
-                others = self._isolating(messages[:index] + messages[index + 1 :], hooks)
-                alone = self._isolating([messages[index]], hooks)
+                others = self._isolating(
+                    messages[:index] + messages[index + 1 :], hooks, numbers=numbers
+                )
+                alone = self._isolating([messages[index]], hooks, numbers=numbers)
             return [*others[:index], *alone, *others[index:]]
         except Exception as error:
             if len(messages) == 1:
@@ -166,8 +181,8 @@ class Router:
             )
             half = len(messages) // 2
             with self.services.translator.fetching():
-                first = self._isolating(messages[:half], hooks)
-                return first + self._isolating(messages[half:], hooks)
+                first = self._isolating(messages[:half], hooks, numbers=numbers)
+                return first + self._isolating(messages[half:], hooks, numbers=numbers)
 
     def _failed(
         self, message: IncomingMessage, error: Exception, hooks: BatchHooks | None = None
@@ -208,6 +223,26 @@ class Router:
         messages: Sequence[IncomingMessage],
         hooks: BatchHooks | None,
         wanted: list[tuple[str, str, str]] | None = None,
+        numbers: TicketNumbers | None = None,
+    ) -> list[list[Reply]]:
+        """:meth:`_handled` in one transaction; ``numbers`` keeps the ticket numbers of a
+        transaction that is rolled back for the next (store.tickets.TicketNumbers)."""
+        if numbers is None:
+            return self._handled(messages, hooks, wanted)
+        try:
+            replies = self._handled(messages, hooks, wanted, numbers)
+        except BaseException:
+            numbers.rolled_back()
+            raise
+        numbers.committed()
+        return replies
+
+    def _handled(
+        self,
+        messages: Sequence[IncomingMessage],
+        hooks: BatchHooks | None,
+        wanted: list[tuple[str, str, str]] | None = None,
+        numbers: TicketNumbers | None = None,
     ) -> list[list[Reply]]:
         """Staff first, then customers, whose contacts and tickets are looked up together.
 
@@ -215,6 +250,8 @@ class Router:
         is rolled back (:class:`_TranslationsWanted`) instead of committed."""
         replies: list[list[Reply] | None] = [None] * len(messages)
         with self.services.sessions() as session, session.begin(), bind_session(session):
+            if numbers is not None:
+                numbers.attach(session)
             skipped = hooks.claim(session, messages) if hooks is not None else set()
             customers = []
             for index, message in enumerate(messages):

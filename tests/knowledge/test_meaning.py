@@ -18,6 +18,7 @@ def test_an_entry_alone_in_its_neighbourhood_is_offered_though_not_close() -> No
             {"faq:plugs": 0.46, "faq:returns": 0.35, "out_of_scope": 0.22, "escalate.damaged": 0.3}
         ),
         (),
+        words=5,
     )
     assert SUGGEST_LOW <= meaning.score < SUGGEST_AT
     assert (meaning.kind, meaning.label, meaning.sure) == ("faq", "plugs", False)
@@ -26,7 +27,7 @@ def test_an_entry_alone_in_its_neighbourhood_is_offered_though_not_close() -> No
 
 def test_a_weak_entry_is_not_offered_when_out_of_scope_is_near() -> None:
     meaning = read_meaning(
-        _ranked({"faq:plugs": 0.46, "faq:returns": 0.35, "out_of_scope": 0.40}), ()
+        _ranked({"faq:plugs": 0.46, "faq:returns": 0.35, "out_of_scope": 0.40}), (), words=5
     )
     assert meaning.kind != "faq"
 
@@ -40,18 +41,20 @@ def test_a_weak_entry_is_not_offered_when_another_kind_is_closer() -> None:
             "out_of_scope": 0.2,
         }
     )
-    assert read_meaning(ranked, ()).kind != "faq"
+    assert read_meaning(ranked, (), words=5).kind != "faq"
 
 
 def test_a_weak_entry_is_not_offered_when_the_next_is_as_near() -> None:
     meaning = read_meaning(
-        _ranked({"faq:plugs": 0.46, "faq:returns": 0.43, "out_of_scope": 0.2}), ()
+        _ranked({"faq:plugs": 0.46, "faq:returns": 0.43, "out_of_scope": 0.2}), (), words=5
     )
     assert meaning.kind == "none"
 
 
 def test_below_the_low_bar_nothing_is_offered() -> None:
-    meaning = read_meaning(_ranked({"faq:plugs": SUGGEST_LOW - 0.01, "out_of_scope": 0.1}), ())
+    meaning = read_meaning(
+        _ranked({"faq:plugs": SUGGEST_LOW - 0.01, "out_of_scope": 0.1}), (), words=5
+    )
     assert meaning.kind == "none"
 
 
@@ -59,7 +62,25 @@ def test_the_shops_own_words_count_towards_an_entry() -> None:
     # the encoder alone puts the entry below the low bar; the lexical match lifts it
     lexical = (Candidate("plugs", 0.5),)
     meaning = read_meaning(
-        _ranked({"faq:plugs": 0.30, "faq:returns": 0.2, "out_of_scope": 0.1}), lexical
+        _ranked({"faq:plugs": 0.30, "faq:returns": 0.2, "out_of_scope": 0.1}), lexical, words=5
     )
     assert (meaning.kind, meaning.label) == ("faq", "plugs")
     assert meaning.score > 0.30
+
+
+def test_a_short_message_is_not_offered_an_entry_on_a_modest_score() -> None:
+    # an e-mail address or a word or two say too little for a score under SUGGEST_AT
+    ranked = _ranked({"faq:plugs": 0.46, "faq:returns": 0.35, "out_of_scope": 0.22})
+    assert read_meaning(ranked, (), words=2).kind == "none"
+    assert read_meaning(ranked, (), words=3).kind == "faq"
+
+
+def test_a_dispute_just_behind_out_of_scope_still_opens_a_ticket() -> None:
+    ranked = _ranked(
+        {"out_of_scope": 0.403, "escalate.damaged": 0.394, "order_status": 0.359, "faq:x": 0.3}
+    )
+    meaning = read_meaning(ranked, (), words=6)
+    assert (meaning.kind, meaning.label) == ("escalate", "damaged")
+    # further behind, out of scope keeps it: a person is not called for every joke
+    ranked = _ranked({"out_of_scope": 0.60, "escalate.damaged": 0.45, "faq:x": 0.3})
+    assert read_meaning(ranked, (), words=6).kind == "out_of_scope"

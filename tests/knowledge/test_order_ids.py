@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from knowledge.kb import load_knowledge_base
@@ -95,8 +93,7 @@ def test_every_id_found_keeps_the_import_rules(order: str) -> None:
         assert found is None or valid_order_id(found) == found
 
 
-def test_a_long_message_of_numbers_is_read_quickly() -> None:
+def test_a_long_message_of_numbers_names_no_order() -> None:
+    # what it costs is measured in benchmarks/long_word_wait.py ("numbers")
     text = " ".join(f"{n:05d}" for n in range(660))[:4000]  # 4,000 characters of tokens
-    started = time.perf_counter()
     assert find_order_number(text, WORDS["en"], allow_bare=False) is None
-    assert time.perf_counter() - started < 0.5

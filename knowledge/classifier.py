@@ -34,6 +34,7 @@ from knowledge.intents import (
 )
 from knowledge.kb import CJK_CHARS, KnowledgeBase, normalise
 from knowledge.language import ADDRESSES, Detection, LanguageDetector, LanguageQuestion
+from knowledge.library_words import LibraryWords, merged
 from knowledge.long_words import cut_long_words
 from knowledge.meaning import Meaning, read_meaning
 from knowledge.order_ids import find_order_number, is_order_id_only
@@ -138,6 +139,7 @@ class Classifier:
             label for label in (semantic.labels if semantic else []) if not label.startswith("faq:")
         ]
         self._other_shops = OtherShops(kb.lexicons.values())
+        self._library_words = LibraryWords(semantic) if semantic is not None else None
         self._prepared = threading.local()  # see prepared()
 
     def classify(
@@ -382,8 +384,16 @@ class Classifier:
             for reading in readings
         ]
         ranked = self.semantic.rank_many(vectors, limit=RANKED_LABELS, includes=includes)
+        assert self._library_words is not None
         return [
-            read_meaning(labels, reading.candidates, words=_word_count(reading.question))
+            read_meaning(
+                labels,
+                merged(
+                    reading.candidates,
+                    self._library_words.search(reading.question, reading.language),
+                ),
+                words=_word_count(reading.question),
+            )
             for labels, reading in zip(ranked, readings, strict=True)
         ]
 

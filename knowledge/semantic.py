@@ -19,7 +19,7 @@ much more than what customers ask.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,6 +108,8 @@ class SemanticIndex:
         self._owner = np.asarray([number[row[0]] for row in rows], dtype=np.int64)
         self.row_languages = [row[1] for row in rows]
         self.row_texts = [row[2] for row in rows]
+        self._row_labels = [row[0] for row in rows]
+        self._row_weights = [row[3] for row in rows]
         weights = np.asarray([row[3] for row in rows], dtype=np.float32)
         vectors = cache.vectors(self.row_texts) if rows else np.zeros((0, 1), np.float32)
         # weights folded into the rows: one matrix-vector product gives weighted cosines
@@ -117,6 +119,14 @@ class SemanticIndex:
     @property
     def size(self) -> int:
         return len(self.row_texts)
+
+    def examples(self, language: str, *, min_weight: float = 0.0) -> Iterator[tuple[str, str]]:
+        """(label, text) of every example in ``language`` weighted ``min_weight`` or more."""
+        for label, lang, text, weight in zip(
+            self._row_labels, self.row_languages, self.row_texts, self._row_weights, strict=True
+        ):
+            if lang == language and weight >= min_weight:
+                yield label, text
 
     def encode(self, text: str) -> np.ndarray:
         """The vector of a customer's message (see :meth:`encode_many`)."""

@@ -3,7 +3,6 @@ PostgreSQL: a new contact, a cached translation, an outbox key, a contact's open
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -20,14 +19,6 @@ from store.translation_cache import StoreTranslationCache
 from tests.store.racing import race
 
 NOW = datetime(2026, 3, 10, 10, 0)
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_store_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def count(sessions: sessionmaker[Session], model: type) -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.db import create_store_engine, session_factory, upgrade
 from store.import_values import shown
 from store.importers import import_inventory, import_orders
 from store.models import Order
@@ -160,14 +158,6 @@ FILE_CASES: list[tuple[str, str, bytes, str]] = [
         "2: name: contains the control character U+0009",
     ),
 ]
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_store_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 @pytest.mark.parametrize(

@@ -11,14 +11,12 @@ store, are in ``test_hostile_import_files.py``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.db import create_store_engine, session_factory, upgrade
 from store.importers import ImportFileError, import_inventory, import_orders
 from store.models import Customer, Order, OrderItem, Product
 
@@ -112,14 +110,6 @@ VALUE_CASES = [
     ("line break in a sku", {"sku": '"NW-LAMP\nWHT"'}, "sku", "control character U+000A"),
     ("utf-8 encoded surrogate", {"customer_name": "Mi\ud800a"}, "customer_name", "byte 0xED"),
 ]
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_store_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def _refused(sessions: sessionmaker[Session], path: Path, importer=import_orders) -> list[str]:  # type: ignore[no-untyped-def]

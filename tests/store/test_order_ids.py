@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.db import create_store_engine, session_factory, upgrade
 from store.importers import ImportFileError, import_orders
 from store.models import Contact, Order, VerifiedOrder
 from store.orders import ORDER_ID_RULES, get_order, is_verified, valid_order_id, verify_order
@@ -30,14 +29,6 @@ def order_line(order_id: str, email: str = "ana@example.com") -> str:
         f"{order_id},2026-03-01T10:00:00,{email},Ana,DE,10115,de,shipped,59.90,EUR,DHL,JD1,"
         "2026-03-02,2026-03-09,,2026-03-03T08:00:00Z,SKU-1,1\n"
     )
-
-
-@pytest.fixture
-def sessions(db_url: str):  # type: ignore[no-untyped-def]
-    engine = create_store_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def imported(sessions: sessionmaker[Session], tmp_path: Path, *ids: str) -> None:

@@ -24,14 +24,6 @@ HEADER = (
 )
 
 
-@pytest.fixture
-def sessions(db_url: str):  # type: ignore[no-untyped-def]
-    engine = create_store_engine(db_url)
-    upgrade(engine)
-    yield session_factory(engine)
-    engine.dispose()
-
-
 def test_upgrade_is_idempotent_and_keeps_data(db_url: str) -> None:
     engine = create_store_engine(db_url)
     upgrade(engine)

@@ -225,31 +225,18 @@ class Router:
         wanted: list[tuple[str, str, str]] | None = None,
         numbers: TicketNumbers | None = None,
     ) -> list[list[Reply]]:
-        """:meth:`_handled` in one transaction; ``numbers`` keeps the ticket numbers of a
-        transaction that is rolled back for the next (store.tickets.TicketNumbers)."""
-        if numbers is None:
-            return self._handled(messages, hooks, wanted)
-        try:
-            replies = self._handled(messages, hooks, wanted, numbers)
-        except BaseException:
-            numbers.rolled_back()
-            raise
-        numbers.committed()
-        return replies
-
-    def _handled(
-        self,
-        messages: Sequence[IncomingMessage],
-        hooks: BatchHooks | None,
-        wanted: list[tuple[str, str, str]] | None = None,
-        numbers: TicketNumbers | None = None,
-    ) -> list[list[Reply]]:
         """Staff first, then customers, whose contacts and tickets are looked up together.
 
         With ``wanted`` (the translator deferring), a batch that noted translations to fetch
-        is rolled back (:class:`_TranslationsWanted`) instead of committed."""
+        is rolled back (:class:`_TranslationsWanted`) instead of committed. ``numbers`` keeps
+        the ticket numbers of a transaction that is rolled back for the next one."""
         replies: list[list[Reply] | None] = [None] * len(messages)
-        with self.services.sessions() as session, session.begin(), bind_session(session):
+        with (
+            numbers.transaction() if numbers is not None else contextlib.nullcontext(),
+            self.services.sessions() as session,
+            session.begin(),
+            bind_session(session),
+        ):
             if numbers is not None:
                 numbers.attach(session)
             skipped = hooks.claim(session, messages) if hooks is not None else set()

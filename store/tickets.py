@@ -8,6 +8,8 @@ without failing and can join the ticket that won.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -42,13 +44,17 @@ class TicketNumbers:
         """Let :func:`open_new` in ``session``'s transaction number from here."""
         session.info[_NUMBERS] = self
 
-    def rolled_back(self) -> None:
-        """The transaction's numbers are free for the next one."""
-        self.reserved = sorted(self.taken + self.reserved)
-        self.taken = []
-
-    def committed(self) -> None:
-        self.taken = []
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Around one transaction: if it raises (it was rolled back), the numbers it took are
+        free for the next; if it commits, they are used."""
+        try:
+            yield
+        except BaseException:
+            self.reserved = sorted(self.taken + self.reserved)
+            raise
+        finally:
+            self.taken = []
 
 
 def open_ticket(session: Session, contact_id: int) -> Ticket | None:

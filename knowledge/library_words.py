@@ -6,8 +6,9 @@ examples by meaning, and misses what a shared word says plainly: a German custom
 "Zoll" asks about customs, whatever the encoder makes of the rest. The lexical index
 (knowledge/retrieval.py) sees such words, but only among the seller's own questions, in the
 seller's language. :class:`LibraryWords` is the same index over the examples each entry
-inherited, one per customer language: its best matches join the lexical candidates, at
-:data:`WEIGHT` of their score (the seller's own words stay the stronger evidence).
+inherited (not the seller's own, which the lexical index has), one per customer language: its
+best matches join the lexical candidates, at :data:`WEIGHT` of their score (the seller's own
+words stay the stronger evidence).
 
 Measured with ``crossdesk eval`` (docs/understanding.md): on a Chinese-only seller FAQ asked in
 ten languages, FAQ questions matched 49 -> 53 of 57; 0.7 kept the demo shop's dev set where it
@@ -29,7 +30,6 @@ from knowledge.semantic import SemanticIndex
 __all__ = ["WEIGHT", "LibraryWords", "merged"]
 
 WEIGHT = 0.7  # of a library match's score, as a lexical candidate's
-INHERITED = 0.9  # examples of this weight or more are questions (answers count 0.85)
 
 
 class LibraryWords:
@@ -60,7 +60,7 @@ class LibraryWords:
 
     def _build(self, language: str) -> FaqIndex | None:
         by_entry: dict[str, list[str]] = {}
-        for label, text in self._semantic.examples(language, min_weight=INHERITED):
+        for label, text in self._semantic.inherited_examples(language):
             if label.startswith("faq:"):
                 by_entry.setdefault(label[4:], []).append(text)
         if not by_entry:

@@ -88,6 +88,7 @@ class SemanticIndex:
                     for s in answer_sentences(entry.answer)
                 )
         self.links = self._link_topics(entries, library, cache, rows)
+        own = {(row[0], row[2]) for row in rows}
         owner = {link.topic: "faq:" + link.entry_id for link in self.links}
         for label in library.labels():
             target = (
@@ -109,7 +110,7 @@ class SemanticIndex:
         self.row_languages = [row[1] for row in rows]
         self.row_texts = [row[2] for row in rows]
         self._row_labels = [row[0] for row in rows]
-        self._row_weights = [row[3] for row in rows]
+        self._row_inherited = [(row[0], row[2]) not in own for row in rows]  # from the library
         weights = np.asarray([row[3] for row in rows], dtype=np.float32)
         vectors = cache.vectors(self.row_texts) if rows else np.zeros((0, 1), np.float32)
         # weights folded into the rows: one matrix-vector product gives weighted cosines
@@ -120,12 +121,12 @@ class SemanticIndex:
     def size(self) -> int:
         return len(self.row_texts)
 
-    def examples(self, language: str, *, min_weight: float = 0.0) -> Iterator[tuple[str, str]]:
-        """(label, text) of every example in ``language`` weighted ``min_weight`` or more."""
-        for label, lang, text, weight in zip(
-            self._row_labels, self.row_languages, self.row_texts, self._row_weights, strict=True
+    def inherited_examples(self, language: str) -> Iterator[tuple[str, str]]:
+        """(label, text) of every library example in ``language`` (not the seller's own)."""
+        for label, lang, text, inherited in zip(
+            self._row_labels, self.row_languages, self.row_texts, self._row_inherited, strict=True
         ):
-            if lang == language and weight >= min_weight:
+            if inherited and lang == language:
                 yield label, text
 
     def encode(self, text: str) -> np.ndarray:

@@ -40,8 +40,11 @@ _ONE_FORM = {
 
 
 def one_lower_form(text: str) -> str:
-    """``text`` in lower case, with one form for each letter that IGNORECASE sees as one."""
-    return text.lower().translate(_ONE_FORM)
+    """``text`` in lower case, with one form for each letter that IGNORECASE sees as one.
+
+    Turkish capital İ lowers to i and a combining dot above (U+0307), which no pattern
+    spelling "iade" would match in "İADE": the dot goes, so ı, I and İ all become i."""
+    return text.lower().replace("i\u0307", "i").translate(_ONE_FORM)
 
 
 def required_literals(pattern: str) -> frozenset[str] | None:

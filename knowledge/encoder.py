@@ -218,6 +218,16 @@ class EmbeddingCache:
 
     def vectors(self, texts: Sequence[str], batch: int = 256) -> np.ndarray:
         """The vector of every text, from the cache or freshly encoded (then saved)."""
+        keys = self.ensure(texts, batch)
+        if not texts:
+            return np.zeros((0, self.encoder.dimensions), dtype=np.float32)
+        return np.stack([self._vectors[key] for key in keys]).astype(np.float32, copy=False)
+
+    def ensure(self, texts: Sequence[str], batch: int = 256) -> list[bytes]:
+        """Encode (in batches) and save, in one write, the texts the cache lacks; their keys.
+
+        Called first with everything an index will ask for, so that a start with a cold
+        cache writes the file once, not once per later :meth:`vectors` call."""
         keys = [
             hashlib.blake2b(t.encode("utf-8", "replace"), digest_size=16).digest() for t in texts
         ]
@@ -234,9 +244,7 @@ class EmbeddingCache:
         self.encoded += len(todo)
         if todo:
             self._save()
-        if not texts:
-            return np.zeros((0, self.encoder.dimensions), dtype=np.float32)
-        return np.stack([self._vectors[key] for key in keys]).astype(np.float32, copy=False)
+        return keys
 
     def _save(self) -> None:
         if self.path is None:

@@ -87,6 +87,11 @@ class SemanticIndex:
                     (label, entry.language, s, ANSWER_WEIGHT)
                     for s in answer_sentences(entry.answer)
                 )
+        # everything this index embeds, encoded (if the cache lacks it) and saved in one go
+        cache.ensure(
+            [row[2] for row in rows]
+            + [text for label in library.labels() for _, text in library.sentences(label)]
+        )
         self.links = self._link_topics(entries, library, cache, rows)
         own = {(row[0], row[2]) for row in rows}
         owner = {link.topic: "faq:" + link.entry_id for link in self.links}

@@ -227,3 +227,25 @@ def test_an_entry_gets_the_words_of_the_library_examples_it_inherited(alpine: Kn
     assert words.search("¿cuánto cuesta el envío a Francia?", "xx") == []  # no such language
     own = alpine.classifier.index.search("¿cuánto cuesta el envío a Francia?", "es")
     assert own == []  # the seller's own index has no Spanish at all
+
+
+def test_a_cold_cache_is_written_once_for_a_whole_index(tmp_path: Path) -> None:
+    """Building the index of a seller KB with an empty cache encodes every text once and
+    writes the cache file once (it was rewritten after every topic's examples)."""
+    from knowledge.semantic import SemanticIndex
+
+    encoder = HashedNgramEncoder()
+    cache = EmbeddingCache(encoder, tmp_path)
+    assert cache.path is not None and not cache.path.exists()
+    writes: list[float] = []
+    original = cache._save
+
+    def save() -> None:
+        original()
+        writes.append(cache.path.stat().st_mtime if cache.path else 0.0)
+
+    cache._save = save  # type: ignore[method-assign]
+    kb = load_knowledge_base(FIXTURES / "alpine-outdoor")
+    index = SemanticIndex(kb.faq, load_library(), cache)
+    assert len(writes) == 1 and cache.encoded == len(set(index.row_texts)) > 1000
+    assert EmbeddingCache(encoder, tmp_path).loaded == cache.encoded

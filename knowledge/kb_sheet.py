@@ -29,6 +29,11 @@ REQUIRED = ("id", "language", "answer")
 _ID = re.compile(r"^[a-z0-9_]+$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
 MAX_CELL = 5000
+# the csv module refuses a field over 128 kB (process-wide; the order import raises it too):
+# up to a megabyte a long cell is read and refused by name as longer than MAX_CELL
+_FIELD_LIMIT = 1 << 20
+if csv.field_size_limit() < _FIELD_LIMIT:
+    csv.field_size_limit(_FIELD_LIMIT)
 # what no answer means to say: C0 controls but tab and line breaks, DEL, C1, lone surrogates
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 

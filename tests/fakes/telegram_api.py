@@ -361,12 +361,13 @@ class FakeTelegram(UpdateFactory):
 
     async def _control_sent(self, request: web.Request) -> web.Response:
         """The texts sent so far, by chat, in order (for harnesses in other processes); with
-        ``?detail=1`` every message in order, with its chat, id and the message it answers."""
+        ``?detail=1`` every message in order, with its chat, id, the message it answers and
+        when it was accepted (``time.monotonic()``, the same clock in every process)."""
         if request.query.get("detail"):
             return web.json_response(
                 [
                     {"chat_id": m.chat_id, "message_id": m.message_id, "text": m.text,
-                     "reply_to": m.reply_to}
+                     "reply_to": m.reply_to, "at": m.at}
                     for m in self.sent
                 ]
             )  # fmt: skip

@@ -29,6 +29,7 @@ class SentMessage:
     reply_to: int | None = None
     disable_notification: bool = False
     edits: int = 0
+    at: float = field(default_factory=time.monotonic)  # when the fake accepted it
 
 
 class UpdateFactory:

@@ -76,9 +76,10 @@ def test_export_then_import_gives_the_same_entries(tmp_path: Path) -> None:
         ("faq.xlsx", b"PK\x03\x04" + b"\x00" * 64, "not an Excel workbook"),
         ("faq.csv", "id,language,answer\nx,de,Größe\n".encode("cp1252"), "not UTF-8 text"),
         ("faq.csv", b"id,language,answer\nx,en,\x00y\n", "control character U+0000"),
-        ("faq.csv", b"id,language,answer\nx,en," + b"a" * 140_000 + b"\n", "not readable as CSV"),
+        ("faq.csv", b"id,language,answer\nx,en," + b"a" * 140_000 + b"\n", "longer than 5000"),
+        ("faq.csv", b"id,language,answer\nx,en," + b"a" * 1_100_000 + b"\n", "not readable"),
     ],
-    ids=["csv named xlsx", "broken zip", "cp1252 csv", "NUL in a cell", "140 kB cell"],
+    ids=["csv named xlsx", "broken zip", "cp1252 csv", "NUL in a cell", "140 kB cell", "1 MB cell"],
 )
 def test_a_sheet_that_cannot_be_read_is_refused_with_the_reason(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes, reason: str

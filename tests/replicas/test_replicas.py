@@ -26,7 +26,9 @@ from tests.replicas.harness import STAFF_CHAT, LoadBalancer, Replica, customer_u
 FAQ = "How long does delivery take?"
 DISPUTE = "My parcel arrived broken and I want a refund"
 OUTAGE_SECONDS = 20.0  # the bar: PostgreSQL refusing connections for 20 s mid-burst
-IN_FLIGHT_AT_KILL = 3  # replies sent but not yet marked when SIGKILL lands (see the assert)
+# a reply the killed replica had sent but not yet marked sent goes out again after its lease
+# (Telegram has no idempotency key): only replies sent this shortly before the SIGKILL may
+IN_FLIGHT_SECONDS = 3.0
 ANSWER_TIMEOUT = 180.0  # a reply a killed replica recorded but never sent waits for its lease
 
 
@@ -57,6 +59,15 @@ def _store_counts(url: str) -> tuple[int, dict[str, int]]:
             return tickets, inbox.counts(session)
     finally:
         engine.dispose()
+
+
+def _first_sent_at(fake: FakeServer, chats: list[int]) -> list[float]:
+    """When the fake accepted the first reply to each of ``chats`` (monotonic seconds)."""
+    first: dict[int, float] = {}
+    for message in fake.control("sent?detail=1"):
+        if message["chat_id"] in chats:
+            first.setdefault(message["chat_id"], message["at"])
+    return [first[chat] for chat in chats]
 
 
 def _all_handled(rows: dict[str, int]) -> int:
@@ -114,6 +125,7 @@ async def test_replicas_killed_and_redelivered_to_answer_every_update_once(
             while done < customers // 4:
                 await asyncio.sleep(0.01)
             one.kill()  # mid-burst: what it acknowledged, the other replica finishes
+            killed_at = time.monotonic()
             await asyncio.gather(*first)
             one.start()
             await one.ready(fake)
@@ -133,9 +145,12 @@ async def test_replicas_killed_and_redelivered_to_answer_every_update_once(
         tickets=tickets,
         cards=cards,
     )
-    # a reply the killed replica had sent but not yet marked goes out again (see _cards_check):
-    # replies are marked one message at a time, so only those in flight at the kill may repeat
-    assert len(answered_twice) <= IN_FLIGHT_AT_KILL
+    # only replies in flight at the kill repeat (sent, their "sent" mark not yet committed):
+    # how many that is depends on the machine's load, when each was first sent does not
+    first_sent = _first_sent_at(fake, answered_twice)
+    assert all(killed_at - IN_FLIGHT_SECONDS <= at <= killed_at for at in first_sent), [
+        round(at - killed_at, 2) for at in first_sent
+    ]
     assert tickets == disputes
     assert _cards_check(sent, disputes) <= 1  # see _cards_check: the one in flight at the kill
     assert _all_handled(rows) == customers

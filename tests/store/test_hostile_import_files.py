@@ -181,18 +181,12 @@ def test_a_hostile_file_is_refused_by_line_and_nothing_is_written(
 
 
 ORDER_KEYS = ("placed_at", "email", "customer_name", "country", "postcode", "language", "status")
-STORED = {  # the good line as stored
+STORED = {  # the good line as stored: its texts as written, its dates and items parsed
+    **{key: GOOD[key] for key in ORDER_KEYS if key in GOOD},
+    **{key: GOOD[key] for key in ("total", "currency", "tracking_number")},
     "placed_at": datetime(2026, 3, 1, 9, 0),
-    "email": "mia@example.com",
-    "customer_name": "Mia",
-    "country": "DE",
-    "postcode": "10115",
-    "language": "de",
-    "status": "in_transit",
-    "total": "42.00",
-    "currency": "EUR",
-    "items": [("NW-LAMP-WHT", 1)],
-    "tracking_number": "JD0123456789",
+    "email": GOOD["customer_email"],
+    "items": [(GOOD["sku"], int(GOOD["quantity"]))],
     "last_scan_at": datetime(2026, 3, 4, 7, 0),  # "Z": UTC
 }
 FORMULAS = ['"=HYPERLINK(""http://x.example/"",""Mia"")"', "+cmd|' /C calc'!A0", "@SUM(1+1)"]

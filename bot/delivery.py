@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store import outbox
 from store.clock import Clock, utcnow
+from store.db import without_waiting_for_disk
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,7 @@ class Deliverer:
     ) -> None:
         ref_key = payload.get("ref_key") or payload.get("edit_key")
         with self.sessions() as session, session.begin():
+            without_waiting_for_disk(session)
             outbox.mark_sent(session, row_id, now=self.clock())
             if landed is not None and ref_key:
                 outbox.remember_ref(session, ref_key, channel, landed.chat_id, landed.message_id)
@@ -243,6 +245,7 @@ class Deliverer:
         """Record that rows ``row_ids`` were sent (blocking: call it off the event loop)."""
         if row_ids:
             with self.sessions() as session, session.begin():
+                without_waiting_for_disk(session)
                 outbox.mark_all_sent(session, row_ids, now=self.clock())
 
     def _fail(self, row_id: int, reason: str) -> None:

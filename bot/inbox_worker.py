@@ -40,7 +40,7 @@ from bot.group_commit import GroupCommit
 from bot.inbox_batch import BatchOfRows, Handled
 from handlers.messages import IncomingMessage, Reply
 from store import inbox, outbox
-from store.db import sqlstate
+from store.db import sqlstate, without_waiting_for_disk
 from store.inbox import Arrival
 from store.models import InboxItem
 from store.write_retry import with_write_retries
@@ -268,6 +268,7 @@ class InboxWorker:
 
         def mark() -> None:
             with self.app.sessions() as session, session.begin():
+                without_waiting_for_disk(session)
                 outbox.mark_all_sent(session, sent_ids, now=self.clock())
                 inbox.finish(session, item_ids)
 

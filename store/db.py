@@ -143,6 +143,21 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+def without_waiting_for_disk(session: Session) -> None:
+    """Let the commit of ``session``'s transaction return before PostgreSQL has flushed it to
+    disk (``synchronous_commit`` off for this transaction only; nothing elsewhere).
+
+    For records whose loss only repeats work, such as "this reply was sent": the commit is
+    visible to every other connection at once, and only a crash of the database server
+    within a fraction of a second could forget it (the reply would go out again after its
+    lease; nothing is lost). What it buys is a shorter window between a send and its mark,
+    in which a replica killed would leave the reply to be sent a second time. Never for what
+    a platform is told we have (the inbox's accepts): those wait for the disk.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
 def advance_sequence(session: Session, table: str, column: str = "id") -> None:
     """Move ``table.column``'s sequence past the largest id stored (PostgreSQL).
 

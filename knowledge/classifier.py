@@ -36,7 +36,7 @@ from knowledge.kb import CJK_CHARS, KnowledgeBase, normalise
 from knowledge.language import ADDRESSES, Detection, LanguageDetector, LanguageQuestion
 from knowledge.library_words import LibraryWords, merged
 from knowledge.long_words import cut_long_words
-from knowledge.meaning import Meaning, read_meaning
+from knowledge.meaning import Meaning, overrules_dispute, read_meaning
 from knowledge.order_ids import find_order_number, is_order_id_only
 from knowledge.retrieval import Candidate, FaqIndex
 from knowledge.semantic import SemanticIndex
@@ -104,6 +104,8 @@ class _Reading:
     candidates: tuple[Candidate, ...]
     order: str | None
     smalltalk: str | None
+    dispute: str | None = None  # the reason a lexicon found, which the encoder may overrule
+    dispute_order: str | None = None  # the order number a dispute names (bare numbers too)
 
     def decided(self, action: Action, **values: Any) -> Classification:
         return Classification(
@@ -245,11 +247,17 @@ class Classifier:
         if reasons and still_waiting(text, reasons, lexicon):
             order = find_order_number(text, words, allow_bare=True)
             return decided(Action.ORDER_STATUS, confidence=1.0, order=order)
+        dispute, dispute_order = None, None
         if reasons:
-            # a dispute or a request for a person: a ticket, whatever else the message asks
-            order = find_order_number(text, words, allow_bare=True)
-            return decided(Action.ESCALATE, intent=reasons[0], confidence=1.0, order=order)
-        if asks_order_status(text, lexicon):
+            # a dispute or a request for a person: a ticket, whatever else the message asks,
+            # unless the encoder plainly reads no dispute in it (see overrules_dispute)
+            dispute_order = find_order_number(text, words, allow_bare=True)
+            if self.semantic is None or not _has_words(text):
+                return decided(
+                    Action.ESCALATE, intent=reasons[0], confidence=1.0, order=dispute_order
+                )
+            dispute = reasons[0]
+        if not dispute and asks_order_status(text, lexicon):
             order = find_order_number(text, words, allow_bare=True)
             return decided(Action.ORDER_STATUS, confidence=1.0, order=order)
         question = strip_smalltalk(text, lexicon)
@@ -267,6 +275,7 @@ class Classifier:
             and lexical_lead >= LEXICAL_SURE_LEAD
             and not smalltalk
             and not order
+            and not dispute
             and not self._other_shops.find(text)
         ):
             # the customer used the FAQ's own words: no need to ask the encoder
@@ -286,6 +295,8 @@ class Classifier:
             candidates=candidates,
             order=order,
             smalltalk=smalltalk,
+            dispute=dispute,
+            dispute_order=dispute_order,
         )
         if self.semantic is not None and _has_words(text):
             return reading
@@ -299,6 +310,10 @@ class Classifier:
             reading.smalltalk,
             reading.decided,
         )
+        if reading.dispute is not None and meaning.kind == "escalate":
+            return decided(
+                Action.ESCALATE, intent=meaning.label, confidence=1.0, order=reading.dispute_order
+            )
         if meaning.kind == "escalate" and not smalltalk:
             order = order or find_order_number(text, reading.words, allow_bare=True)
             return decided(
@@ -386,7 +401,9 @@ class Classifier:
         ranked = self.semantic.rank_many(vectors, limit=RANKED_LABELS, includes=includes)
         assert self._library_words is not None
         return [
-            read_meaning(
+            Meaning("escalate", reading.dispute, 1.0)
+            if reading.dispute is not None and not overrules_dispute(labels)
+            else read_meaning(
                 labels,
                 merged(
                     reading.candidates,

@@ -40,6 +40,12 @@ OUT_OF_SCOPE_NEAR = 0.03  # an unsure entry this close to out of scope is not of
 OUT_OF_SCOPE_LEAD = 0.0  # out of scope wins when at least this much closer than any entry
 TOPIC_LEAD = 0.10  # a shop topic this FAQ does not answer wins by this much (an entry may
 # answer more than the topic it was linked to)
+# A dispute phrase found by a lexicon is overruled only when the nearest examples are plainly
+# of another kind ("tell me a joke about lawyers", "are you a real person or a bot?"): out of
+# scope or the question whether this is a bot, this close and this far ahead of every dispute.
+OVERRULE_AT = 0.70
+OVERRULE_LEAD = 0.15
+OVERRULING = (OUT_OF_SCOPE, SMALLTALK + "bot_question")
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,20 @@ def read_meaning(
     ):
         return Meaning("faq", ordered[0][0], best_entry, sure=False, candidates=candidates)
     return Meaning("none", None, best_entry, candidates=candidates)
+
+
+def overrules_dispute(ranked: list[LabelScore]) -> bool:
+    """True when the ranking plainly says a message a lexicon took for a dispute is none.
+
+    The lexicons' phrases are precise, but a word is not a sentence: "lawyer" in a joke, "real
+    person" in "are you a real person?". Only an overruling label (:data:`OVERRULING`) at the
+    top, at least :data:`OVERRULE_AT` close and :data:`OVERRULE_LEAD` ahead of the nearest
+    dispute example, overrules; "my lawyer will hear about this" stays a dispute."""
+    best = next((item for item in ranked if not item.label.startswith("faq:")), None)
+    if best is None or best.label not in OVERRULING or best.score < OVERRULE_AT:
+        return False
+    dispute = max((item.score for item in ranked if item.label.startswith(ESCALATE)), default=0.0)
+    return best.score - dispute >= OVERRULE_LEAD
 
 
 def _kind(label: str) -> str:

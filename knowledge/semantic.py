@@ -240,31 +240,87 @@ class SemanticIndex:
                 told_.append(text)
         groups = [texts_of.get("faq:" + entry_id, ([], [])) for entry_id in unnamed]
         closeness = _closeness([g for pair in groups for g in pair], topic_vectors, cache)
-        proposals: list[tuple[float, str, str]] = []
-        for number, entry_id in enumerate(unnamed):
-            asked, told = closeness[2 * number], closeness[2 * number + 1]
-            scored = sorted(((score, topic) for topic, score in asked.items()), reverse=True)
-            if not scored:
-                continue
-            best, topic = scored[0]
-            second = scored[1][0] if len(scored) > 1 else 0.0
-            agrees = bool(told) and max(told, key=told.__getitem__) == topic
-            disagrees = bool(told) and max(told.values()) - told[topic] >= ANSWER_DISAGREES
-            margin = LINK_MARGIN_AGREED if agrees else LINK_MARGIN
-            if best < LINK_AT or best - second < margin or disagrees:
-                continue
-            proposals.append((best, entry_id, topic))
-            # an entry may answer a second topic as well ("change or cancel an order")
-            proposals.extend(
-                (score, entry_id, topic)
-                for score, topic in scored[1:3]
-                if score >= SECOND_LINK_AT and score >= best - SECOND_LINK_WITHIN
-            )
-        for score, entry_id, topic in sorted(proposals, reverse=True):
-            if topic not in taken:  # a topic goes to the entry closest to it
-                links.append(TopicLink(entry_id, topic, "inferred", score))
-                taken.add(topic)
+        # rounds: a topic goes to the entry closest to it, and an entry that lost its topic
+        # to a closer entry competes again among the topics still free (an FAQ with "returns"
+        # and "when is it back in stock?" entries: the second was nearest to returns as well)
+        linked: set[str] = set()
+        first = True
+        while True:
+            proposals: list[tuple[float, str, str]] = []
+            for number, entry_id in enumerate(unnamed):
+                if entry_id not in linked:
+                    asked, told = closeness[2 * number], closeness[2 * number + 1]
+                    proposals += (
+                        _proposed_links(entry_id, asked, told, taken)
+                        if first
+                        else _runner_up_link(entry_id, asked, told, taken)
+                    )
+            first = False
+            new = False
+            for score, entry_id, topic in sorted(proposals, reverse=True):
+                if topic not in taken:  # a topic goes to the entry closest to it
+                    links.append(TopicLink(entry_id, topic, "inferred", score))
+                    taken.add(topic)
+                    linked.add(entry_id)
+                    new = True
+            if not new:
+                break
         return links
+
+
+def _proposed_links(
+    entry_id: str, asked: Mapping[str, float], told: Mapping[str, float], taken: set[str]
+) -> list[tuple[float, str, str]]:
+    """(score, entry, topic) for the free topics an entry's questions are clearly about
+    (``asked``: closeness to each topic; ``told``: its answer's), none if unclear.
+
+    The lead is measured among the free topics only; an answer much closer to any other topic,
+    taken or not, vetoes the link."""
+    scored = sorted(
+        ((score, topic) for topic, score in asked.items() if topic not in taken), reverse=True
+    )
+    if not scored:
+        return []
+    best, topic = scored[0]
+    second = scored[1][0] if len(scored) > 1 else 0.0
+    free_told = {t: score for t, score in told.items() if t not in taken}
+    agrees = bool(free_told) and max(free_told, key=free_told.__getitem__) == topic
+    disagrees = bool(told) and max(told.values()) - told[topic] >= ANSWER_DISAGREES
+    margin = LINK_MARGIN_AGREED if agrees else LINK_MARGIN
+    if best < LINK_AT or best - second < margin or disagrees:
+        return []
+    # an entry may answer a second topic as well ("change or cancel an order")
+    return [(best, entry_id, topic)] + [
+        (score, entry_id, other)
+        for score, other in scored[1:3]
+        if score >= SECOND_LINK_AT and score >= best - SECOND_LINK_WITHIN
+    ]
+
+
+def _runner_up_link(
+    entry_id: str, asked: Mapping[str, float], told: Mapping[str, float], taken: set[str]
+) -> list[tuple[float, str, str]]:
+    """The link of an entry whose questions were as close to another topic, now answered by
+    a closer entry: its best free topic, if that was a contender (within :data:`LINK_MARGIN`
+    of its best topic) and its answer is closest to it once the taken contenders are set
+    aside. An entry that is about no topic ("gift wrapping") stays unlinked: its answer
+    is closer to some other topic."""
+    if not asked:
+        return []
+    free = [(score, topic) for topic, score in asked.items() if topic not in taken]
+    if not free:
+        return []
+    best, topic = max(free)
+    top = max(asked.values())
+    if best < LINK_AT or top - best >= LINK_MARGIN:
+        return []
+    rivals = {
+        other for other, score in asked.items() if other in taken and score > top - LINK_MARGIN
+    }
+    answer = {other: score for other, score in told.items() if other not in rivals}
+    if not answer or max(answer, key=answer.__getitem__) != topic:
+        return []
+    return [(best, entry_id, topic)]
 
 
 def _closeness(

@@ -84,3 +84,20 @@ def test_a_dispute_just_behind_out_of_scope_still_opens_a_ticket() -> None:
     # further behind, out of scope keeps it: a person is not called for every joke
     ranked = _ranked({"out_of_scope": 0.60, "escalate.damaged": 0.45, "faq:x": 0.3})
     assert read_meaning(ranked, (), words=6).kind == "out_of_scope"
+
+
+def test_a_dispute_phrase_is_overruled_only_by_a_plain_lead_of_another_kind() -> None:
+    from knowledge.meaning import OVERRULE_LEAD, overrules_dispute
+
+    joke = {"out_of_scope": 0.87, "escalate.chargeback": 0.63, "faq:invoice": 0.9}
+    assert overrules_dispute(_ranked(joke))  # FAQ entries do not count either way
+    bot = {"smalltalk.bot_question": 0.76, "escalate.human": 0.52, "escalate.angry": 0.55}
+    assert overrules_dispute(_ranked(bot))
+    threat = {"escalate.chargeback": 0.76, "out_of_scope": 0.67}
+    assert not overrules_dispute(_ranked(threat))  # "my lawyer will hear about this"
+    close = {"out_of_scope": 0.80, "escalate.chargeback": 0.80 - OVERRULE_LEAD + 0.01}
+    assert not overrules_dispute(_ranked(close))
+    modest = {"out_of_scope": 0.65, "escalate.chargeback": 0.30}
+    assert not overrules_dispute(_ranked(modest))  # not close enough to be plain
+    greeting = {"smalltalk.greeting": 0.9, "escalate.angry": 0.4}  # "hi, this is a joke"
+    assert not overrules_dispute(_ranked(greeting))

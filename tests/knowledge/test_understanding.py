@@ -119,6 +119,56 @@ def test_entries_are_linked_to_the_library_topic_they_answer(alpine: Knowledge) 
     assert all(link.source == "inferred" for link in semantic.links)
 
 
+def test_a_dispute_word_in_a_joke_or_a_question_about_the_bot_is_no_dispute(
+    alpine: Knowledge,
+) -> None:
+    classify = alpine.classifier.classify
+    assert classify("tell me a joke about lawyers").action is Action.FALLBACK
+    assert classify("me cuentas un chiste de abogados").action is Action.FALLBACK
+    assert classify("are you a real person or a bot?").action is Action.SMALLTALK
+    for dispute in ("my lawyer will hear about this", "I want to talk to a real person"):
+        assert classify(dispute).action is Action.ESCALATE, dispute
+
+
+def test_an_entry_that_lost_its_nearest_topic_to_a_closer_entry_takes_the_next(
+    tmp_path: Path,
+) -> None:
+    """"¿Cuándo vuelve a haber stock?" reads as close to returns ("volver") as to stock; the
+    returns entry is closer to returns, so the stock entry takes stock_availability. An entry
+    about no topic (gift wrapping) stays unlinked though topics are left."""
+    faq = tmp_path / "faq"
+    faq.mkdir()
+    (faq / "es.yaml").write_text(
+        """locale: es
+entries:
+  - id: devoluciones
+    title: Devoluciones
+    questions: ["¿Cómo devuelvo un producto?", "¿Cuántos días tengo para devolverlo?"]
+    answer: Tienes 30 días para devolver cualquier producto sin usar. Pide la etiqueta de
+      devolución en tu cuenta y deja el paquete en una oficina de correos.
+  - id: agotados
+    title: Productos agotados
+    questions: ["¿Cuándo vuelve a haber stock de un producto agotado?"]
+    answer: En la ficha de un producto agotado pulsa «Avísame» y te enviaremos un correo en
+      cuanto vuelva a estar disponible. Normalmente reponemos en 2–4 semanas; las ediciones
+      limitadas y los colores de temporada no siempre vuelven. No podemos reservar productos
+      agotados ni aceptar pedidos por adelantado.
+  - id: envoltorio
+    title: Envoltorio de regalo
+    questions: ["¿Podéis envolverlo para regalo?"]
+    answer: Sí, al pagar puedes añadir envoltorio de regalo por 3,50 € por pedido, con una
+      tarjeta con tu mensaje. El albarán del paquete no muestra los precios.
+""",
+        encoding="utf-8",
+    )
+    knowledge = build_knowledge(Settings(support={"knowledge_base": str(tmp_path)}))
+    assert knowledge.classifier.semantic is not None
+    links = {link.entry_id: link.topic for link in knowledge.classifier.semantic.links}
+    assert links["devoluciones"] == "returns_policy"
+    assert links["agotados"] == "stock_availability"
+    assert "envoltorio" not in links or links["envoltorio"] == "gift_wrapping"
+
+
 def test_embeddings_are_cached_so_an_unchanged_kb_embeds_nothing(tmp_path: Path) -> None:
     encoder = HashedNgramEncoder()
     first = EmbeddingCache(encoder, tmp_path)

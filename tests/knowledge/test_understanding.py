@@ -133,7 +133,7 @@ def test_a_dispute_word_in_a_joke_or_a_question_about_the_bot_is_no_dispute(
 def test_an_entry_that_lost_its_nearest_topic_to_a_closer_entry_takes_the_next(
     tmp_path: Path,
 ) -> None:
-    """"¿Cuándo vuelve a haber stock?" reads as close to returns ("volver") as to stock; the
+    """«¿Cuándo vuelve a haber stock?» reads as close to returns ("volver") as to stock; the
     returns entry is closer to returns, so the stock entry takes stock_availability. An entry
     about no topic (gift wrapping) stays unlinked though topics are left."""
     faq = tmp_path / "faq"

@@ -49,6 +49,7 @@ ANSWER_AT = 0.42  # an FAQ match this good is answered outright
 SUGGEST_AT = 0.27  # between SUGGEST_AT and ANSWER_AT the two best entries are offered
 CLEAR_LEAD = 1.35  # ... unless the best leads the runner-up by this factor and clears SUGGEST
 SMALLTALK_MAX_WORDS = 8
+BARE_ORDER_WORDS = 6  # a message this short with a bare order-like number asks about it
 ORDER_OVER_FAQ = 0.55  # with an order number in the message, an FAQ answer must be this good
 SEMANTIC_ORDER_OVER_FAQ = 0.75  # the same for the semantic reading's fused score
 RANKED_LABELS = 16  # labels ranked in full beyond those a decision always compares
@@ -333,6 +334,12 @@ class Classifier:
                 candidates=meaning.candidates,
                 sure=meaning.sure,
             )
+        if meaning.kind in {"none", "order_status"} and _word_count(text) <= BARE_ORDER_WORDS:
+            # "where's 10392 at", "gibts was neues zu 50431": a short message that means
+            # nothing else and names a number of an order id's form asks about that order
+            bare = find_order_number(text, reading.words, allow_bare=True)
+            if bare:
+                return decided(Action.ORDER_STATUS, confidence=0.8, order=bare)
         if smalltalk:
             return decided(Action.SMALLTALK, intent=smalltalk, confidence=0.9)
         return decided(

@@ -130,6 +130,20 @@ def test_a_dispute_word_in_a_joke_or_a_question_about_the_bot_is_no_dispute(
         assert classify(dispute).action is Action.ESCALATE, dispute
 
 
+def test_a_short_message_with_a_bare_order_number_asks_about_that_order(
+    alpine: Knowledge,
+) -> None:
+    classify = alpine.classifier.classify
+    for text, number in (
+        ("gibts was neues zu 50431", "50431"),
+        ("can u check 90112 for me", "90112"),
+    ):
+        result = classify(text)
+        assert (result.action, result.order) == (Action.ORDER_STATUS, number), text
+    for text in ("what is 48213 divided by 7", "liefert ihr nach 10115 Berlin?"):
+        assert classify(text).action is not Action.ORDER_STATUS, text
+
+
 def test_an_entry_that_lost_its_nearest_topic_to_a_closer_entry_takes_the_next(
     tmp_path: Path,
 ) -> None:

@@ -40,13 +40,22 @@ def _rows(shop: str) -> list[dict]:
 
 @pytest.mark.parametrize(
     ("shop", "min_expect", "min_recall", "max_offtopic"),
-    [("alpine-outdoor", 0.89, 0.95, 0.17), ("sakura-beauty", 0.87, 0.95, 0.10)],
+    [
+        ("alpine-outdoor", 0.89, 0.95, 0.17),
+        ("sakura-beauty", 0.87, 0.95, 0.10),
+        ("casa-cocina", 0.75, 0.93, 0.13),
+        ("demo-plain-words", 0.88, 0.93, 0.08),  # the demo KB, asked in plain customer words
+    ],
 )
 def test_a_seller_faq_in_one_language_is_understood_in_fifteen(
     shop: str, min_expect: float, min_recall: float, max_offtopic: float
 ) -> None:
-    knowledge = build_knowledge(Settings(support={"knowledge_base": str(FIXTURES / shop)}))
-    report = evaluate(knowledge, _rows(shop))["all"]
+    """Each fixture holds labelled messages and, but for the demo shop's, its seller's FAQ."""
+    kb = FIXTURES / shop
+    settings = (
+        Settings(support={"knowledge_base": str(kb)}) if (kb / "faq").is_dir() else Settings()
+    )
+    report = evaluate(build_knowledge(settings), _rows(shop))["all"]
     assert report["expect"] >= min_expect, report
     assert report["escalation_recall"] >= min_recall, report
     assert report["offtopic_answered"] <= max_offtopic, report
@@ -112,8 +121,9 @@ def test_entries_are_linked_to_the_library_topic_they_answer(alpine: Knowledge) 
     assert "discount_code" in links["gutscheincode"]
     # its questions lean to stock only a little, but its answer is about stock too
     assert links["nachlieferung"] == {"stock_availability"}
-    # a shop of its own (pick-up in Munich) is no library topic, however near one it reads
-    assert "abholung_muenchen" not in links
+    # picking an order up at the shop in Munich is the library's store pickup (since the
+    # library has that topic; before, it was linked to nothing, however near a topic it read)
+    assert links["abholung_muenchen"] == {"store_pickup"}
     owners = [link.topic for link in semantic.links]
     assert len(owners) == len(set(owners)), "a topic goes to one entry"
     assert all(link.source == "inferred" for link in semantic.links)

@@ -251,7 +251,7 @@ class SemanticIndex:
                 if entry_id not in linked:
                     asked, told = closeness[2 * number], closeness[2 * number + 1]
                     proposals += (
-                        _proposed_links(entry_id, asked, told, taken)
+                        _proposed_links(entry_id, asked, told)
                         if first
                         else _runner_up_link(entry_id, asked, told, taken)
                     )
@@ -269,22 +269,16 @@ class SemanticIndex:
 
 
 def _proposed_links(
-    entry_id: str, asked: Mapping[str, float], told: Mapping[str, float], taken: set[str]
+    entry_id: str, asked: Mapping[str, float], told: Mapping[str, float]
 ) -> list[tuple[float, str, str]]:
-    """(score, entry, topic) for the free topics an entry's questions are clearly about
-    (``asked``: closeness to each topic; ``told``: its answer's), none if unclear.
-
-    The lead is measured among the free topics only; an answer much closer to any other topic,
-    taken or not, vetoes the link."""
-    scored = sorted(
-        ((score, topic) for topic, score in asked.items() if topic not in taken), reverse=True
-    )
+    """(score, entry, topic) for the topics an entry's questions are clearly about (``asked``:
+    closeness to each free topic; ``told``: its answer's), none if unclear."""
+    scored = sorted(((score, topic) for topic, score in asked.items()), reverse=True)
     if not scored:
         return []
     best, topic = scored[0]
     second = scored[1][0] if len(scored) > 1 else 0.0
-    free_told = {t: score for t, score in told.items() if t not in taken}
-    agrees = bool(free_told) and max(free_told, key=free_told.__getitem__) == topic
+    agrees = bool(told) and max(told, key=told.__getitem__) == topic
     disagrees = bool(told) and max(told.values()) - told[topic] >= ANSWER_DISAGREES
     margin = LINK_MARGIN_AGREED if agrees else LINK_MARGIN
     if best < LINK_AT or best - second < margin or disagrees:
